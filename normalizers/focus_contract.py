@@ -1,0 +1,179 @@
+"""The FOCUS 1.2 contract: one table of columns that the writers, the DuckDB checks and the
+pandera schema are all generated from. Source: the FOCUS 1.2 specification's column pages."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FOCUS_VERSION = "1.2"
+
+# Costs are exact decimals. 38 digits with 12 after the point keeps every digit AWS prints
+# (up to ~1e-12) while leaving 26 integer digits, so sums never overflow.
+DECIMAL = "DECIMAL(38,12)"
+STRING = "VARCHAR"
+DATETIME = "TIMESTAMP WITH TIME ZONE"
+JSON = "JSON"
+
+SERVICE_CATEGORIES = (
+    "AI and Machine Learning", "Analytics", "Business Applications", "Compute", "Databases",
+    "Developer Tools", "Multicloud", "Identity", "Integration", "Internet of Things",
+    "Management and Governance", "Media", "Migration", "Mobile", "Networking", "Security",
+    "Storage", "Web", "Other",
+)
+
+_SUBCATEGORIES = {
+    "AI and Machine Learning": ["AI Platforms", "Bots", "Generative AI", "Machine Learning",
+                                "Natural Language Processing"],
+    "Analytics": ["Analytics Platforms", "Business Intelligence", "Data Processing", "Search",
+                  "Streaming Analytics"],
+    "Business Applications": ["Productivity and Collaboration"],
+    "Compute": ["Containers", "End User Computing", "Quantum Compute", "Serverless Compute",
+                "Virtual Machines"],
+    "Databases": ["Caching", "Data Warehouses", "Ledger Databases", "NoSQL Databases",
+                  "Relational Databases", "Time Series Databases"],
+    "Developer Tools": ["Developer Platforms", "Continuous Integration and Deployment",
+                        "Development Environments", "Source Code Management", "Quality Assurance"],
+    "Identity": ["Identity and Access Management"],
+    "Integration": ["API Management", "Messaging", "Workflow Orchestration"],
+    "Internet of Things": ["IoT Analytics", "IoT Platforms"],
+    "Management and Governance": ["Architecture", "Compliance", "Cost Management",
+                                  "Data Governance", "Disaster Recovery", "Endpoint Management",
+                                  "Observability", "Support"],
+    "Media": ["Content Creation", "Gaming", "Media Streaming", "Mixed Reality"],
+    "Migration": ["Data Migration", "Resource Migration"],
+    "Mobile": [],
+    "Multicloud": ["Multicloud Integration"],
+    "Networking": ["Application Networking", "Content Delivery", "Network Connectivity",
+                   "Network Infrastructure", "Network Routing", "Network Security"],
+    "Security": ["Secret Management", "Security Posture Management",
+                 "Threat Detection and Response"],
+    "Storage": ["Backup Storage", "Block Storage", "File Storage", "Object Storage",
+                "Storage Platforms"],
+    "Web": ["Application Platforms"],
+    "Other": [],
+}
+# Every category also has "Other (<category>)".
+SERVICE_SUBCATEGORIES = {
+    cat: tuple(subs) + (f"Other ({cat})",) for cat, subs in _SUBCATEGORIES.items()
+}
+
+ALLOWED_VALUES: dict[str, tuple[str, ...]] = {
+    "ChargeCategory": ("Usage", "Purchase", "Tax", "Credit", "Adjustment"),
+    "ChargeClass": ("Correction",),
+    "ChargeFrequency": ("One-Time", "Recurring", "Usage-Based"),
+    "PricingCategory": ("Standard", "Dynamic", "Committed", "Other"),
+    "CommitmentDiscountStatus": ("Used", "Unused"),
+    "CommitmentDiscountCategory": ("Spend", "Usage"),
+    "CapacityReservationStatus": ("Used", "Unused"),
+    "ServiceCategory": SERVICE_CATEGORIES,
+    "ServiceSubcategory": tuple(s for subs in SERVICE_SUBCATEGORIES.values() for s in subs),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql_type: str
+    feature_level: str  # Mandatory, Conditional, Recommended
+    nullable: bool
+
+    @property
+    def allowed_values(self) -> tuple[str, ...] | None:
+        return ALLOWED_VALUES.get(self.name)
+
+    @property
+    def is_cost(self) -> bool:
+        return self.sql_type == DECIMAL
+
+
+M, C, R = "Mandatory", "Conditional", "Recommended"
+
+# (name, type, feature level, nulls allowed) for the 57 FOCUS 1.2 Cost and Usage columns.
+COLUMNS: tuple[Column, ...] = tuple(Column(*c) for c in [
+    ("AvailabilityZone", STRING, R, True),
+    ("BilledCost", DECIMAL, M, False),
+    ("BillingAccountId", STRING, M, False),
+    ("BillingAccountName", STRING, M, True),
+    ("BillingAccountType", STRING, C, True),
+    ("BillingCurrency", STRING, M, False),
+    ("BillingPeriodEnd", DATETIME, M, False),
+    ("BillingPeriodStart", DATETIME, M, False),
+    ("CapacityReservationId", STRING, C, True),
+    ("CapacityReservationStatus", STRING, C, True),
+    ("ChargeCategory", STRING, M, False),
+    ("ChargeClass", STRING, M, True),
+    ("ChargeDescription", STRING, M, True),
+    ("ChargeFrequency", STRING, R, False),
+    ("ChargePeriodEnd", DATETIME, M, False),
+    ("ChargePeriodStart", DATETIME, M, False),
+    ("CommitmentDiscountCategory", STRING, C, True),
+    ("CommitmentDiscountId", STRING, C, True),
+    ("CommitmentDiscountName", STRING, C, True),
+    ("CommitmentDiscountQuantity", DECIMAL, C, True),
+    ("CommitmentDiscountStatus", STRING, C, True),
+    ("CommitmentDiscountType", STRING, C, True),
+    ("CommitmentDiscountUnit", STRING, C, True),
+    ("ConsumedQuantity", DECIMAL, C, True),
+    ("ConsumedUnit", STRING, C, True),
+    ("ContractedCost", DECIMAL, M, False),
+    ("ContractedUnitPrice", DECIMAL, C, True),
+    ("EffectiveCost", DECIMAL, M, False),
+    ("InvoiceId", STRING, R, True),
+    ("InvoiceIssuerName", STRING, M, False),
+    ("ListCost", DECIMAL, M, False),
+    ("ListUnitPrice", DECIMAL, C, True),
+    ("PricingCategory", STRING, C, True),
+    ("PricingCurrency", STRING, C, True),
+    ("PricingCurrencyContractedUnitPrice", DECIMAL, C, True),
+    ("PricingCurrencyEffectiveCost", DECIMAL, C, True),
+    ("PricingCurrencyListUnitPrice", DECIMAL, C, True),
+    ("PricingQuantity", DECIMAL, M, True),
+    ("PricingUnit", STRING, M, True),
+    ("ProviderName", STRING, M, False),
+    ("PublisherName", STRING, M, False),
+    ("RegionId", STRING, C, True),
+    ("RegionName", STRING, C, True),
+    ("ResourceId", STRING, C, True),
+    ("ResourceName", STRING, C, True),
+    ("ResourceType", STRING, C, True),
+    ("ServiceCategory", STRING, M, False),
+    ("ServiceName", STRING, M, False),
+    ("ServiceSubcategory", STRING, R, False),
+    ("SkuId", STRING, C, True),
+    ("SkuMeter", STRING, C, True),
+    ("SkuPriceDetails", JSON, C, True),
+    ("SkuPriceId", STRING, C, True),
+    ("SubAccountId", STRING, C, True),
+    ("SubAccountName", STRING, C, True),
+    ("SubAccountType", STRING, C, True),
+    ("Tags", JSON, C, True),
+])
+BY_NAME = {c.name: c for c in COLUMNS}
+
+# Columns every aispend FOCUS file carries beyond the spec (FOCUS requires the x_ prefix).
+EXTRA_COLUMNS: tuple[Column, ...] = (
+    Column("x_Source", STRING, "aispend", False),       # source module, e.g. aws-cur
+    Column("x_SourceFile", STRING, "aispend", False),   # file name the row came from
+    Column("x_SourceRow", "BIGINT", "aispend", False),  # 1-based data row in that file
+)
+# Provider-specific x_ columns a normalizer may add (NULL where a source has none), so every
+# partition has one schema and the warehouse view needs no per-provider handling.
+OPTIONAL_EXTRA_COLUMNS: tuple[Column, ...] = (
+    Column("x_ChargeType", STRING, "aispend", True),    # the provider's own charge type
+    Column("x_UsageType", STRING, "aispend", True),
+    Column("x_InstanceType", STRING, "aispend", True),
+)
+ALL_COLUMNS = COLUMNS + EXTRA_COLUMNS + OPTIONAL_EXTRA_COLUMNS
+COST_COLUMNS = tuple(c.name for c in COLUMNS if c.name in
+                     ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"))
+
+
+def select_list(expressions: dict[str, str]) -> str:
+    """Build the SELECT list of a FOCUS file from {column: SQL expression}, in contract order,
+    cast to contract types; a column a source has no value for is a typed NULL."""
+    unknown = set(expressions) - {c.name for c in ALL_COLUMNS}
+    if unknown:
+        raise ValueError(f"not FOCUS or aispend columns: {sorted(unknown)}")
+    return ",\n  ".join(
+        f'CAST({expressions.get(c.name, "NULL")} AS {c.sql_type}) AS "{c.name}"'
+        for c in ALL_COLUMNS
+    )

@@ -1,0 +1,1 @@
+"""Realistic synthetic exports for tests, the demo and benchmarks (deterministic per seed)."""
