@@ -128,6 +128,25 @@ SERVICES: dict[str, tuple[str, str]] = {
     "AmazonGuardDuty": ("Security", "Threat Detection and Response"),
 }
 
+# AWS pricing units -> FOCUS Unit Format ("Hours", "GB-Months", "1000 Tokens").
+PRICING_UNITS = {
+    "Hrs": "Hours", "hours": "Hours", "GB-Mo": "GB-Months", "GB-Month": "GB-Months",
+    "1K tokens": "1000 Tokens", "1M tokens": "1000000 Tokens", "Lambda-GB-Second": "GB-Seconds",
+    "Request": "Requests", "API Request": "API Requests", "Obj-Month": "Objects-Months",
+}
+# Applied in order to units not listed above: AWS abbreviations of time units.
+UNIT_SUFFIXES = ((r"-Mo$", "-Months"), (r"-Month$", "-Months"), (r"-?Hrs$", "-Hours"),
+                 (r"-Hour$", "-Hours"), (r"-Second$", "-Seconds"))
+
+
+def unit_sql(column: str) -> str:
+    known = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in PRICING_UNITS.items())
+    generic = column
+    for pattern, repl in UNIT_SUFFIXES:
+        generic = f"regexp_replace({generic}, {sql_str(pattern)}, {sql_str(repl)})"
+    return f"CASE {column} {known} ELSE {generic} END"
+
+
 # Columns the mapping reads (CUR 2.0 names); the first group must be in every export.
 REQUIRED = (
     "line_item_line_item_type", "line_item_unblended_cost", "line_item_currency_code",
@@ -135,7 +154,7 @@ REQUIRED = (
     "line_item_usage_start_date", "line_item_usage_end_date", "bill_payer_account_id",
 )
 OPTIONAL = (
-    "bill_payer_account_name", "bill_invoice_id", "bill_invoicing_entity", "bill_billing_entity",
+    "bill_payer_account_name", "bill_invoice_id", "bill_billing_entity",
     "line_item_usage_account_id", "line_item_usage_account_name", "line_item_product_code",
     "line_item_usage_type", "line_item_operation", "line_item_availability_zone",
     "line_item_resource_id", "line_item_usage_amount", "line_item_unblended_rate",
@@ -332,17 +351,20 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "ConsumedQuantity": unused_or("NULL", "CASE WHEN __type IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage') "
                                       f"THEN CAST(line_item_usage_amount AS {DEC}) END"),
         "ConsumedUnit": unused_or("NULL", "CASE WHEN __type IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage') "
-                                  "THEN pricing_unit END"),
+                                  f"THEN {unit_sql('pricing_unit')} END"),
         "ContractedCost": unused_or("0", "__billed"),
         "ContractedUnitPrice": unused_or("NULL", "line_item_unblended_rate"),
         "EffectiveCost": unused_or(unused_cost, effective),
         "InvoiceId": "NULLIF(bill_invoice_id, '')",
-        "InvoiceIssuerName": "coalesce(bill_invoicing_entity, 'Amazon Web Services, Inc.')",
+        # AWS issues the invoice for its own and for Marketplace charges alike.
+        "InvoiceIssuerName": sql_str(PROVIDER),
         "ListCost": unused_or("0", f"coalesce(CAST(pricing_public_on_demand_cost AS {DEC}), __billed)"),
         "ListUnitPrice": unused_or("NULL", "pricing_public_on_demand_rate"),
         "PricingCategory": unused_or("'Committed'", pricing),
-        "PricingQuantity": unused_or("NULL", "line_item_usage_amount"),
-        "PricingUnit": unused_or("NULL", "pricing_unit"),
+        # FOCUS: Tax has no pricing quantity; a quantity always has a unit.
+        "PricingQuantity": unused_or("NULL", "CASE WHEN __type <> 'Tax' THEN line_item_usage_amount END"),
+        "PricingUnit": unused_or("NULL", f"CASE WHEN __type <> 'Tax' AND line_item_usage_amount IS NOT NULL "
+                                         f"THEN coalesce({unit_sql('pricing_unit')}, 'Units') END"),
         "ProviderName": sql_str(PROVIDER),
         "PublisherName": "CASE WHEN bill_billing_entity = 'AWS Marketplace' "
                          "THEN coalesce(line_item_legal_entity, 'AWS Marketplace') ELSE 'AWS' END",
@@ -350,7 +372,9 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "RegionName": "product_location",
         "ResourceId": unused_or(commitment_id, "NULLIF(line_item_resource_id, '')"),
         "ServiceCategory": f"coalesce(CASE line_item_product_code {services} END, 'Other')",
-        "ServiceName": "coalesce(__product_name, product_servicename, line_item_product_code, 'AWS')",
+        # FOCUS string handling is ASCII: 'Red Hat® Enterprise Linux®' -> 'Red Hat Enterprise Linux'.
+        "ServiceName": "regexp_replace(strip_accents(coalesce(__product_name, product_servicename, "
+                       "line_item_product_code, 'AWS')), '[^\\x00-\\x7F]', '', 'g')",
         "ServiceSubcategory": f"coalesce(CASE line_item_product_code {subservices} END, 'Other (Other)')",
         "SkuId": "product_sku",
         "SkuMeter": "line_item_usage_type",

@@ -144,7 +144,9 @@ SELECT
     WHEN 'SavingsPlanUpfrontFee' THEN '1-year Compute Savings Plan upfront fee'
   END AS line_item_line_item_description,
   'Amazon Web Services, Inc.' AS line_item_legal_entity,
-  pname AS product_product_name,
+  CASE WHEN kind = 'Fee' AND i % 2 = 1 THEN 'AWS Support (Business)'
+       WHEN kind IN ('SavingsPlanRecurringFee','SavingsPlanUpfrontFee') THEN 'Savings Plans for AWS Compute usage'
+       ELSE pname END AS product_product_name,
   CASE WHEN itype IS NOT NULL THEN itype END AS product_instance_type,
   'US East (N. Virginia)' AS product_location,
   'us-east-1' AS product_region_code,
