@@ -422,3 +422,15 @@ def source_totals_sql(mapping: FileMapping) -> str:
     return (f"SELECT strftime(CAST(bill_billing_period_start_date AS TIMESTAMPTZ), '%Y-%m') AS billing_period, "
             f"line_item_currency_code AS currency, sum(CAST(line_item_unblended_cost AS DECIMAL(38,18))) AS total "
             f"FROM ({mapping.relation()}) GROUP BY ALL")
+
+
+def billing_periods(mapping: FileMapping, con) -> list[str]:
+    """The billing period(s) of an export, from its first row (a CUR file holds one period)."""
+    row = con.execute(f"SELECT bill_billing_period_start_date FROM ({mapping.relation()}) LIMIT 1").fetchone()
+    if row is None:
+        raise BadInputError(mapping.path.name, "the export has a header but no line items")
+    value = con.execute("SELECT strftime(TRY_CAST(? AS TIMESTAMPTZ), '%Y-%m')", [str(row[0])]).fetchone()[0]
+    if value is None:
+        raise BadInputError(mapping.path.name, f"value {row[0]!r} is not a date/time", 1,
+                            mapping.source_names["bill_billing_period_start_date"])
+    return [value]

@@ -1,0 +1,1 @@
+"""Dagster orchestration, storage layout and the `aispend` command line."""

@@ -1,0 +1,72 @@
+"""aispend's configuration file (YAML), validated with one clear error for the first wrong key."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from normalizers.normalize import SOURCES
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class SourceConfig:
+    inbox: Path  # folder where this source's exports are delivered
+
+
+@dataclass
+class Config:
+    data_dir: Path
+    sources: dict[str, SourceConfig] = field(default_factory=dict)
+    path: Path | None = None
+
+
+_TOP_KEYS = {"data_dir", "sources"}
+_SOURCE_KEYS = {"inbox"}
+
+
+def default_config(data_dir: Path) -> Config:
+    data_dir = Path(data_dir).resolve()
+    return Config(data_dir, {s: SourceConfig(data_dir / "inbox" / s) for s in SOURCES})
+
+
+def load_config(path: Path | None, data_dir: Path | None = None) -> Config:
+    """Read the config file; with none, everything lives under data_dir (default ./data)."""
+    if path is None:
+        return default_config(data_dir or Path("data"))
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found")
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    _unknown(path, "", raw, _TOP_KEYS)
+    base = path.resolve().parent
+    root = Path(data_dir) if data_dir else base / str(raw.get("data_dir", "data"))
+    cfg = default_config(root)
+    cfg.path = path
+    sources = raw.get("sources") or {}
+    if not isinstance(sources, dict):
+        raise ConfigError(f"{path}: 'sources' must be a mapping of source name to settings")
+    for name, settings in sources.items():
+        if name not in SOURCES:
+            raise ConfigError(f"{path}: unknown source 'sources.{name}' (known: {', '.join(SOURCES)})")
+        settings = settings or {}
+        if not isinstance(settings, dict):
+            raise ConfigError(f"{path}: 'sources.{name}' must be a mapping")
+        _unknown(path, f"sources.{name}.", settings, _SOURCE_KEYS)
+        if "inbox" in settings:
+            if not isinstance(settings["inbox"], str):
+                raise ConfigError(f"{path}: 'sources.{name}.inbox' must be a folder path (text)")
+            cfg.sources[name] = SourceConfig((base / settings["inbox"]).resolve())
+    return cfg
+
+
+def _unknown(path: Path, prefix: str, raw: dict, allowed: set[str]) -> None:
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError(f"{path}: unknown key '{prefix}{key}' (expected one of: {', '.join(sorted(allowed))})")

@@ -1,0 +1,157 @@
+"""The data root on disk (DESIGN.md section 3).
+
+landing/<source>/<period>/<delivery>/   raw deliveries, never edited, with checksums
+quarantine/<source>/<file>              rejected input, beside <file>.reason.json
+focus/provider=<p>/billing_period=<m>/  data.parquet, replaced atomically, and _published.json
+warehouse.duckdb                        analyst views over the Parquet
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from normalizers.errors import BadInputError
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def safe_name(name: str) -> str:
+    """A file name from an export, reduced to its last component: never a path out of the root."""
+    base = Path(name.replace("\\", "/")).name
+    if base in ("", ".", ".."):
+        raise ValueError(f"unsafe file name from an export: {name!r}")
+    return base
+
+
+@dataclass(frozen=True)
+class Delivery:
+    source: str
+    period: str
+    delivery_id: str
+    folder: Path
+
+    @property
+    def files(self) -> list[Path]:
+        return sorted(p for p in self.folder.iterdir() if p.is_file() and not p.name.startswith("_"))
+
+
+class DataRoot:
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+
+    # -- landing ---------------------------------------------------------------------------
+    def landing(self, source: str, period: str | None = None) -> Path:
+        p = self.root / "landing" / source
+        return p / period if period else p
+
+    def land(self, source: str, period: str, files: list[Path]) -> tuple[Delivery, bool]:
+        """Copy one delivery's files into landing; returns (delivery, is_new). The delivery id
+        is the checksum of its content, so the same export delivered twice lands once."""
+        digests = sorted((sha256(f), safe_name(f.name), f) for f in files)
+        delivery_id = hashlib.sha256("".join(d for d, _, _ in digests).encode()).hexdigest()[:16]
+        folder = self.landing(source, period) / delivery_id
+        if (folder / "_delivery.json").exists():
+            return Delivery(source, period, delivery_id, folder), False
+        tmp = folder.with_name(f".{delivery_id}.{uuid.uuid4().hex}")
+        tmp.mkdir(parents=True)
+        for digest, name, src in digests:
+            shutil.copy2(src, tmp / name)
+        order = len([p for p in self.landing(source, period).iterdir() if not p.name.startswith(".")])
+        (tmp / "_delivery.json").write_text(json.dumps(
+            {"delivery": delivery_id, "sequence": order, "files": {n: d for d, n, _ in digests}}, indent=2))
+        os.replace(tmp, folder)
+        return Delivery(source, period, delivery_id, folder), True
+
+    def latest_delivery(self, source: str, period: str) -> Delivery | None:
+        base = self.landing(source, period)
+        if not base.is_dir():
+            return None
+        found = []
+        for folder in base.iterdir():
+            meta = folder / "_delivery.json"
+            if meta.exists():
+                found.append((json.loads(meta.read_text())["sequence"], folder))
+        if not found:
+            return None
+        folder = max(found)[1]
+        return Delivery(source, period, folder.name, folder)
+
+    # -- quarantine ------------------------------------------------------------------------
+    def quarantine_dir(self, source: str) -> Path:
+        return self.root / "quarantine" / source
+
+    def quarantine(self, source: str, files: list[Path], error: BadInputError) -> list[Path]:
+        """Move rejected files aside with a reason file; a delivery leaves landing whole."""
+        qdir = self.quarantine_dir(source)
+        qdir.mkdir(parents=True, exist_ok=True)
+        moved = []
+        for f in files:
+            target = qdir / safe_name(f.name)
+            digest = sha256(f)
+            if target.exists() and sha256(target) != digest:
+                target = qdir / f"{digest[:12]}-{safe_name(f.name)}"
+            shutil.move(str(f), target)
+            reason = error.as_dict() | {"sha256": digest, "quarantined_file": target.name}
+            target.with_name(target.name + ".reason.json").write_text(json.dumps(reason, indent=2))
+            moved.append(target)
+        parent = files[0].parent if files else None
+        if parent and parent.parent.parent.parent == self.landing_root():
+            shutil.rmtree(parent, ignore_errors=True)
+        return moved
+
+    def landing_root(self) -> Path:
+        return self.root / "landing"
+
+    def quarantined_digests(self, source: str) -> set[str]:
+        qdir = self.quarantine_dir(source)
+        if not qdir.is_dir():
+            return set()
+        return {json.loads(p.read_text()).get("sha256") for p in qdir.glob("*.reason.json")}
+
+    # -- FOCUS partitions ------------------------------------------------------------------
+    def focus_root(self) -> Path:
+        return self.root / "focus"
+
+    def partition(self, provider: str, period: str) -> Path:
+        return self.focus_root() / f"provider={provider.lower()}" / f"billing_period={period}"
+
+    def staging(self) -> Path:
+        p = self.root / ".staging" / uuid.uuid4().hex
+        p.mkdir(parents=True)
+        return p
+
+    def published(self, provider: str, period: str) -> dict | None:
+        meta = self.partition(provider, period) / "_published.json"
+        return json.loads(meta.read_text()) if meta.exists() else None
+
+    def publish(self, provider: str, period: str, parquet: Path, record: dict) -> Path:
+        """Replace a partition's data atomically: readers see the old file or the new, never a
+        half-written one (rename within one filesystem)."""
+        target_dir = self.partition(provider, period)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = target_dir / "data.parquet"
+        tmp = target_dir / f".data.{uuid.uuid4().hex}.tmp"
+        shutil.copyfile(parquet, tmp) if parquet.stat().st_dev != target_dir.stat().st_dev else os.replace(parquet, tmp)
+        os.replace(tmp, target)
+        meta_tmp = target_dir / "._published.json.tmp"
+        meta_tmp.write_text(json.dumps(record, indent=2, sort_keys=True))
+        os.replace(meta_tmp, target_dir / "_published.json")
+        return target
+
+    def focus_glob(self) -> str:
+        return str(self.focus_root() / "*" / "*" / "*.parquet")
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
