@@ -1,0 +1,165 @@
+"""The `aispend` command line (DESIGN.md section 7). Exit 0 on success; on bad input one
+clear line naming file, row and column, and a non-zero exit."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from normalizers.errors import BadInputError
+
+BAD_INPUT_EXIT = 2
+
+
+def _fail(message: str, code: int = BAD_INPUT_EXIT):
+    click.echo(f"aispend: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """aispend: AI-FinOps over billing exports.
+
+    \b
+    Typical use:
+      aispend demo                      # sample org, end to end, in ./data
+      aispend run --config aispend.yaml # the nightly job, by hand
+      aispend normalize aws-cur cur.csv.gz -o focus/
+      aispend validate focus/billing_period=2026-10/part_0.parquet
+    """
+
+
+@main.command()
+@click.argument("source", type=click.Choice(["aws-cur"]))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path),
+              help="Folder for FOCUS Parquet, one billing_period=YYYY-MM/ folder per month.")
+def normalize(source, inputs, out):
+    """Turn one export (all files of one delivery) into FOCUS 1.2 Parquet.
+
+    \b
+    SOURCE  aws-cur: legacy CUR (CSV, CSV.gz) or CUR 2.0 (Parquet, CSV)
+    Existing months in OUT are replaced whole; nothing is written if the input is bad.
+    """
+    import time
+    from normalizers.normalize import connect, normalize as run
+    from pipelines.storage import DataRoot
+    started = time.perf_counter()
+    con = connect()
+    if sys.stderr.isatty():
+        con.execute("SET enable_progress_bar = true")
+    out.mkdir(parents=True, exist_ok=True)
+    staging = out / f".staging-{dt.datetime.now().strftime('%H%M%S%f')}"
+    try:
+        result = run(source, list(inputs), staging, con)
+    except BadInputError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        _fail(str(err))
+    for period, folder in result.partitions.items():
+        target = out / f"billing_period={period}"
+        shutil.rmtree(target, ignore_errors=True)
+        folder.rename(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    secs = time.perf_counter() - started
+    click.echo(f"{result.rows:,} FOCUS rows from {len(inputs)} file(s) in {secs:.1f}s "
+               f"({result.rows / secs:,.0f} rows/s) -> {out} [{', '.join(result.partitions)}]")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--official/--no-official", default=False,
+              help="Also run the FinOps Foundation's focus-validator (needs scripts/make-validator-venv.sh).")
+def validate(files, official):
+    """Check FOCUS Parquet files against the FOCUS 1.2 contract; non-zero exit on failure.
+
+    Every rule is checked on every row, so a single bad value is reported with the file and
+    source row it came from."""
+    import duckdb
+    from normalizers import checks
+    from normalizers.pandera_schema import validate_parquet
+    con = duckdb.connect()
+    bad = False
+    for f in files:
+        problems = [f"missing column {c}" for c in checks.missing_columns(con, str(f))]
+        if not problems:
+            problems = [str(v) for v in checks.check_parquet(con, str(f))]
+        if not problems:
+            try:
+                validate_parquet(f)
+            except Exception as exc:
+                problems.append(f"pandera: {str(exc).splitlines()[0]}")
+        if official and not problems:
+            from normalizers.conformance import run_validator
+            result = run_validator(f)
+            problems += [f"focus-validator {rule}: {msg}" for rule, msg in result.failed.items()]
+        bad |= bool(problems)
+        click.echo(f"{'FAIL' if problems else 'ok  '} {f}")
+        for p in problems:
+            click.echo(f"     {p}")
+    sys.exit(1 if bad else 0)
+
+
+@main.command()
+@click.argument("source", type=click.Choice(["aws-cur"]))
+@click.option("--rows", type=int, default=100_000, show_default=True, help="Line items to write.")
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path),
+              help="File to write: .csv.gz / .csv (legacy CUR) or .parquet (CUR 2.0).")
+@click.option("--period", default=None, help="Billing period YYYY-MM [default: last month].")
+@click.option("--format", "fmt", type=click.Choice(["legacy-csv", "cur2-parquet", "cur2-csv"]), default=None,
+              help="Export format [default: from the file name].")
+@click.option("--seed", type=int, default=42, show_default=True)
+def generate(source, rows, out, period, fmt, seed):
+    """Write a realistic synthetic export (GPU instances, Bedrock tokens, SageMaker, Savings
+    Plans, RIs, credits, refunds, tax, messy tags) for tests, the demo and benchmarks."""
+    from pipelines.generators.aws_cur import generate as gen
+    period = period or _last_month()
+    fmt = fmt or ("cur2-parquet" if out.name.endswith(".parquet") else "legacy-csv")
+    gen(out, rows, period, seed, fmt)
+    click.echo(f"{rows:,} line items ({fmt}, {period}) -> {out}")
+
+
+def _last_month(today: dt.date | None = None) -> str:
+    first = (today or dt.date.today()).replace(day=1)
+    return (first - dt.timedelta(days=1)).strftime("%Y-%m")
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="aispend.yaml [default: none; everything under --data].")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+              help="Data root [default: the config's data_dir, or ./data].")
+@click.option("--period", "periods", multiple=True,
+              help="Billing period YYYY-MM; repeatable [default: this month and the last, as nightly].")
+def run(config_path, data_dir, periods):
+    """Run the nightly Dagster job in process: land new deliveries, normalize, check, publish
+    FOCUS partitions, refresh warehouse.duckdb. Re-running changes nothing."""
+    from pipelines.runner import run_nightly
+    from pipelines.config import ConfigError
+    try:
+        summary = run_nightly(config_path, data_dir, list(periods) or None)
+    except ConfigError as err:
+        _fail(str(err))
+    for line in summary.lines:
+        click.echo(line)
+    if summary.errors:
+        for e in summary.errors:
+            click.echo(f"aispend: error: {e}", err=True)
+        sys.exit(BAD_INPUT_EXIT)
+
+
+@main.command()
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True)
+@click.option("--rows", type=int, default=50_000, show_default=True, help="Line items per month.")
+def demo(data_dir, rows):
+    """A sample organisation end to end: generate two months of AWS exports into the inbox, run
+    the nightly job on them, and print where the warehouse is with a one-screen summary."""
+    from pipelines.demo import run_demo
+    for line in run_demo(data_dir, rows):
+        click.echo(line)
+
+
+if __name__ == "__main__":
+    main()

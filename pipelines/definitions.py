@@ -1,0 +1,118 @@
+"""Dagster definitions: landing -> FOCUS partition -> warehouse, monthly partitions by billing
+period, blocking checks on every FOCUS partition, and the nightly schedule.
+
+Assets stay thin: the work is in pipelines/ingest.py, so tests and `aispend run` share it."""
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from normalizers.errors import BadInputError
+from normalizers.normalize import SOURCES
+
+from . import ingest, warehouse
+from .config import load_config
+from .storage import DataRoot
+
+MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2018-01-01", end_offset=1)
+
+
+class AispendSettings(dg.ConfigurableResource):
+    """Where the config file and data live (AISPEND_CONFIG / AISPEND_DATA by default)."""
+    config_path: str | None = None
+    data_dir: str | None = None
+
+    def config(self):
+        return load_config(Path(self.config_path) if self.config_path else None,
+                           Path(self.data_dir) if self.data_dir else None)
+
+    def root(self) -> DataRoot:
+        return DataRoot(self.config().data_dir)
+
+
+def landing_asset(source: str):
+    key = source.replace("-", "_")
+
+    @dg.asset(name=f"{key}_landing", partitions_def=MONTHLY, group_name="landing",
+              description=f"New {source} deliveries copied from the inbox into landing/, by checksum.")
+    def _landing(context: dg.AssetExecutionContext, settings: AispendSettings) -> dg.MaterializeResult:
+        cfg = settings.config()
+        period = context.partition_key[:7]
+        try:
+            landed = ingest.sync_inbox(settings.root(), source, cfg.sources[source].inbox, period)
+        except BadInputError as err:
+            raise dg.Failure(description=f"{source}: {err} (quarantined)") from err
+        new = [d.delivery_id for d, is_new in landed if is_new]
+        return dg.MaterializeResult(metadata={"new_deliveries": len(new), "deliveries": [d.delivery_id for d, _ in landed]})
+
+    return _landing
+
+
+def focus_asset(source: str):
+    key = source.replace("-", "_")
+    checks = [dg.AssetCheckSpec(name, asset=f"{key}_focus", blocking=True, description=text)
+              for name, text in (("focus_schema", "Every row meets the FOCUS 1.2 contract (DuckDB rules and pandera)."),
+                                 ("conservation", "sum(BilledCost) equals the export's total per period and currency."))]
+
+    @dg.asset(name=f"{key}_focus", partitions_def=MONTHLY, group_name="focus", check_specs=checks,
+              deps=[f"{key}_landing"],
+              description=f"The latest {source} delivery of the billing period as FOCUS 1.2 Parquet, "
+                          f"published only if its checks pass.")
+    def _focus(context: dg.AssetExecutionContext, settings: AispendSettings):
+        period = context.partition_key[:7]
+        try:
+            result = ingest.process_period(settings.root(), source, period)
+        except BadInputError as err:
+            raise dg.Failure(description=f"{source}: {err} (the delivery was quarantined; "
+                                         f"the last good data stays published)") from err
+        for c in result.checks:
+            yield dg.AssetCheckResult(check_name=c.name, passed=c.passed, metadata={"detail": c.detail, **c.metadata})
+        if result.status == "no-delivery":
+            for name in ("focus_schema", "conservation"):
+                yield dg.AssetCheckResult(check_name=name, passed=True, metadata={"detail": "no delivery for this period"})
+        yield dg.MaterializeResult(metadata={"status": result.status, "rows": result.rows,
+                                             "delivery": result.delivery or ""})
+        failed = [c for c in result.checks if not c.passed]
+        if failed:
+            raise dg.Failure(description=f"{source} {period}: check(s) failed, nothing published: "
+                                         + "; ".join(f"{c.name}: {c.detail}" for c in failed))
+
+    return _focus
+
+
+@dg.asset(partitions_def=MONTHLY, group_name="warehouse", deps=[f"{s.replace('-', '_')}_focus" for s in SOURCES],
+          description="warehouse.duckdb: focus_costs view and focus_partitions table.")
+def warehouse_views(settings: AispendSettings) -> dg.MaterializeResult:
+    counts = warehouse.refresh(settings.root())
+    return dg.MaterializeResult(metadata={"focus_costs_rows": counts["focus_costs"],
+                                          "warehouse": str(settings.root().warehouse)})
+
+
+ASSETS = [f(s) for s in SOURCES for f in (landing_asset, focus_asset)] + [warehouse_views]
+nightly_job = dg.define_asset_job("nightly", selection=dg.AssetSelection.all(), partitions_def=MONTHLY,
+                                  executor_def=dg.in_process_executor)
+
+
+def nightly_periods(today: dt.date) -> list[str]:
+    """Providers restate the month in progress and the one before it: re-process both."""
+    first = today.replace(day=1)
+    previous = (first - dt.timedelta(days=1)).replace(day=1)
+    return [previous.strftime("%Y-%m"), first.strftime("%Y-%m")]
+
+
+@dg.schedule(cron_schedule="30 2 * * *", job=nightly_job, execution_timezone="UTC")
+def nightly_schedule(context: dg.ScheduleEvaluationContext):
+    today = context.scheduled_execution_time.date()
+    for period in nightly_periods(today):
+        yield dg.RunRequest(run_key=f"{today}-{period}", partition_key=f"{period}-01")
+
+
+def build_definitions(config_path: str | None = None, data_dir: str | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=ASSETS, jobs=[nightly_job], schedules=[nightly_schedule],
+        resources={"settings": AispendSettings(config_path=config_path, data_dir=data_dir)})
+
+
+defs = build_definitions(os.environ.get("AISPEND_CONFIG"), os.environ.get("AISPEND_DATA"))

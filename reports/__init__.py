@@ -1,0 +1,1 @@
+"""Monthly showback reports (Jinja2, e-mail): built on the warehouse tables."""
