@@ -1,0 +1,69 @@
+"""Benchmark: `aispend normalize aws-cur` against DuckDB's plain CSV/Parquet -> Parquet copy of
+the same file, measured in the same run. Prints rows/s, peak RSS and the ratio.
+
+    python benchmarks/normalize_aws_cur.py --rows 1000000 5000000
+
+Targets (issue #2): at least 0.7x the plain copy's speed; peak RSS under 2 GB and no larger at
+5M rows than at 1M. Every measurement runs in a fresh process so that peak RSS is its own."""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MEASURE = r"""
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+secs = time.perf_counter() - t
+print(json.dumps({"secs": secs, "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+PLAIN_COPY = r"""
+import duckdb, sys
+src, dst = sys.argv[1], sys.argv[2]
+con = duckdb.connect()
+reader = f"read_parquet('{src}')" if src.endswith('.parquet') else f"read_csv('{src}')"
+con.execute(f"COPY (SELECT * FROM {reader}) TO '{dst}' (FORMAT parquet, COMPRESSION zstd)")
+"""
+
+
+def measure(cmd: list[str]) -> dict:
+    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    ap.add_argument("--formats", nargs="+", default=["csv.gz", "parquet"])
+    ap.add_argument("--workdir", type=Path, default=None)
+    args = ap.parse_args()
+    aispend = str(Path(sys.executable).with_name("aispend"))
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="aispend-bench-"))
+    print(f"{'input':<22}{'rows':>10}{'aispend rows/s':>16}{'RSS MB':>9}{'plain rows/s':>15}{'RSS MB':>9}{'ratio':>7}")
+    results = []
+    for fmt in args.formats:
+        for rows in args.rows:
+            src = work / f"cur-{rows}.{fmt}"
+            if not src.exists():
+                subprocess.run([aispend, "generate", "aws-cur", "--rows", str(rows), "--period", "2026-10",
+                                "-o", str(src)], check=True, stdout=subprocess.DEVNULL)
+            ours = measure([aispend, "normalize", "aws-cur", str(src), "-o", str(work / f"out-{rows}-{fmt}")])
+            plain = measure([sys.executable, "-c", PLAIN_COPY, str(src), str(work / f"plain-{rows}-{fmt}.parquet")])
+            r_ours, r_plain = rows / ours["secs"], rows / plain["secs"]
+            results.append({"format": fmt, "rows": rows, "aispend": ours, "plain": plain, "ratio": r_ours / r_plain})
+            print(f"{src.name:<22}{rows:>10,}{r_ours:>16,.0f}{ours['peak_rss_mb']:>9,.0f}"
+                  f"{r_plain:>15,.0f}{plain['peak_rss_mb']:>9,.0f}{r_ours / r_plain:>7.2f}")
+    for fmt in args.formats:
+        rss = [r["aispend"]["peak_rss_mb"] for r in results if r["format"] == fmt]
+        print(f"{fmt}: peak RSS {' -> '.join(f'{x:,.0f} MB' for x in rss)} "
+              f"({'bounded' if max(rss) < 2048 and rss[-1] <= rss[0] * 1.1 else 'GROWS or over 2 GB'})")
+
+
+if __name__ == "__main__":
+    main()
