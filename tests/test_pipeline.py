@@ -1,0 +1,153 @@
+"""The nightly job end to end through `aispend run` (the real Dagster job, in process): idempotent
+re-runs, re-deliveries that replace, and bad input that is quarantined while the last good data
+stays published."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from pipelines.cli import main
+from pipelines.definitions import build_definitions, nightly_periods, nightly_schedule
+from pipelines.generators.aws_cur import generate
+
+PERIOD = "2026-10"
+
+
+def run(data: Path, *periods: str):
+    args = ["run", "--data", str(data)] + [a for p in periods for a in ("--period", p)]
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def snapshot(data: Path) -> dict:
+    """Every warehouse table's content and every published file's bytes."""
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    tables = {name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+              for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    con.close()
+    files = {str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in sorted((data / "focus").rglob("*")) if p.is_file()}
+    return {"tables": tables, "files": files}
+
+
+@pytest.fixture
+def data(tmp_path):
+    inbox = tmp_path / "inbox" / "aws-cur"
+    generate(inbox / "cur-2026-10.csv.gz", 3_000, PERIOD, seed=1)
+    return tmp_path
+
+
+def test_run_publishes_and_rerun_changes_nothing(data):
+    first = run(data, PERIOD)
+    assert first.exit_code == 0, first.output
+    assert f"{PERIOD} aws_cur: published, " in first.output
+    before = snapshot(data)
+    assert before["tables"]["focus_costs"] and before["tables"]["focus_partitions"]
+    second = run(data, PERIOD)
+    assert second.exit_code == 0
+    assert f"{PERIOD} aws_cur: unchanged" in second.output  # nothing re-processed
+    assert snapshot(data) == before
+
+
+def test_redelivered_month_replaces_never_doubles(data):
+    assert run(data, PERIOD).exit_code == 0
+    generate(data / "inbox" / "aws-cur" / "cur-2026-10-v2.csv.gz", 2_000, PERIOD, seed=2)
+    assert run(data, PERIOD).exit_code == 0
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    rows, files = con.execute("SELECT count(*), count(DISTINCT x_SourceFile) FROM focus_costs").fetchone()
+    assert files == 1 and con.execute("SELECT DISTINCT x_SourceFile FROM focus_costs").fetchone()[0] == "cur-2026-10-v2.csv.gz"
+    assert rows >= 2_000 and rows < 3_000
+
+
+def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
+    good = generate(tmp / "good.csv", 200, PERIOD, seed=3)
+    lines = good.read_text().splitlines()
+    header = lines[0].split(",")
+    cost = header.index("lineItem/UnblendedCost")
+    kind = header.index("lineItem/LineItemType")
+
+    def with_cell(row: int, col: int, value: str) -> str:
+        import csv
+        import io
+        rows = list(csv.reader(io.StringIO(good.read_text())))
+        rows[row][col] = value
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(rows)
+        return buf.getvalue()
+
+    out = {}
+    (tmp / "missing.csv").write_text("\n".join(",".join(c for i, c in enumerate(l.split(",")) if i != cost)
+                                               for l in lines[:5]) + "\n")
+    out["missing column"] = (tmp / "missing.csv", "missing required CUR column(s): line_item_unblended_cost")
+    (tmp / "nonnumeric.csv").write_text(with_cell(17, cost, "1.2.3"))
+    out["non-numeric cost"] = (tmp / "nonnumeric.csv", "row 17, column lineItem/UnblendedCost: value '1.2.3' is not a number")
+    payload = gzip.compress(good.read_bytes())
+    (tmp / "truncated.csv.gz").write_bytes(payload[: len(payload) // 2])
+    out["truncated gzip"] = (tmp / "truncated.csv.gz", "truncated.csv.gz")
+    (tmp / "empty.csv").write_bytes(b"")
+    out["empty file"] = (tmp / "empty.csv", "the file is empty")
+    (tmp / "unknown.csv").write_text(with_cell(9, kind, "MysteryCharge"))
+    out["unknown line item type"] = (tmp / "unknown.csv", "row 9, column lineItem/LineItemType: unknown line item type 'MysteryCharge'")
+    return out
+
+
+@pytest.mark.parametrize("case", ["missing column", "non-numeric cost", "truncated gzip", "empty file",
+                                  "unknown line item type"])
+def test_bad_input_is_quarantined_and_warehouse_unchanged(data, tmp_path_factory, case):
+    assert run(data, PERIOD).exit_code == 0
+    before = snapshot(data)
+    bad, expected = _bad_inputs(tmp_path_factory.mktemp("bad"))[case]
+    shutil.copy(bad, data / "inbox" / "aws-cur" / ("zz-" + bad.name))
+    result = run(data, PERIOD)
+    assert result.exit_code != 0
+    errors = [l for l in result.stderr.splitlines() if l.startswith("aispend: error:")]
+    assert len(errors) == 1, result.stderr
+    assert "zz-" + bad.name in errors[0] and expected in errors[0]
+    quarantined = data / "quarantine" / "aws-cur" / ("zz-" + bad.name)
+    assert quarantined.exists() and quarantined.with_name(quarantined.name + ".reason.json").exists()
+    assert snapshot(data) == before
+    # The next night skips the quarantined file and the last good data stays.
+    again = run(data, PERIOD)
+    assert again.exit_code == 0 and snapshot(data) == before
+
+
+def test_dagster_job_materializes_assets_and_checks(data):
+    defs = build_definitions(None, str(data))
+    result = defs.resolve_job_def("nightly").execute_in_process(
+        partition_key=f"{PERIOD}-01", instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+              for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert checks == {"focus_schema": True, "conservation": True}
+    materialized = {e.asset_key.path[-1] for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    assert materialized == {"aws_cur_landing", "aws_cur_focus", "warehouse_views"}
+
+
+def test_nightly_schedule_reprocesses_current_and_previous_month():
+    import datetime as dt
+    assert nightly_periods(dt.date(2026, 1, 3)) == ["2025-12", "2026-01"]
+    ctx = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 24, 2, 30, tzinfo=dt.timezone.utc))
+    keys = [r.partition_key for r in nightly_schedule(ctx)]
+    assert keys == ["2026-10-01", "2026-11-01"]
+
+
+def test_config_errors_name_the_key(tmp_path):
+    cfg = tmp_path / "aispend.yaml"
+    cfg.write_text("data_dir: d\nsorces: {}\n")
+    result = CliRunner().invoke(main, ["run", "--config", str(cfg)])
+    assert result.exit_code != 0 and "unknown key 'sorces'" in result.stderr
+
+
+def test_normalize_cli_one_line_error(tmp_path):
+    bad = tmp_path / "empty.csv"
+    bad.write_bytes(b"")
+    result = CliRunner().invoke(main, ["normalize", "aws-cur", str(bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "aispend: error: empty.csv: the file is empty (0 bytes); expected a header row"
+    assert not list((tmp_path / "out").rglob("*.parquet"))
