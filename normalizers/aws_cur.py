@@ -426,7 +426,12 @@ def source_totals_sql(mapping: FileMapping) -> str:
 
 def billing_periods(mapping: FileMapping, con) -> list[str]:
     """The billing period(s) of an export, from its first row (a CUR file holds one period)."""
-    row = con.execute(f"SELECT bill_billing_period_start_date FROM ({mapping.relation()}) LIMIT 1").fetchone()
+    import duckdb
+    try:
+        row = con.execute(f"SELECT bill_billing_period_start_date FROM ({mapping.relation()}) LIMIT 1").fetchone()
+    except duckdb.IOException as exc:
+        raise BadInputError(mapping.path.name, f"{str(exc).splitlines()[0]} (the file looks truncated or "
+                                               f"corrupt; ask for a re-delivery)") from exc
     if row is None:
         raise BadInputError(mapping.path.name, "the export has a header but no line items")
     value = con.execute("SELECT strftime(TRY_CAST(? AS TIMESTAMPTZ), '%Y-%m')", [str(row[0])]).fetchone()[0]

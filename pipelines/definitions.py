@@ -91,7 +91,7 @@ def warehouse_views(settings: AispendSettings) -> dg.MaterializeResult:
 
 
 ASSETS = [f(s) for s in SOURCES for f in (landing_asset, focus_asset)] + [warehouse_views]
-nightly_job = dg.define_asset_job("nightly", selection=dg.AssetSelection.all(), partitions_def=MONTHLY,
+nightly_job = dg.define_asset_job("nightly", selection=dg.AssetSelection.all(),
                                   executor_def=dg.in_process_executor)
 
 
