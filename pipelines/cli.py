@@ -78,19 +78,12 @@ def validate(files, official):
     Every rule is checked on every row, so a single bad value is reported with the file and
     source row it came from."""
     import duckdb
-    from normalizers import checks
-    from normalizers.pandera_schema import validate_parquet
+    from pipelines.ingest import schema_check
     con = duckdb.connect()
     bad = False
     for f in files:
-        problems = [f"missing column {c}" for c in checks.missing_columns(con, str(f))]
-        if not problems:
-            problems = [str(v) for v in checks.check_parquet(con, str(f))]
-        if not problems:
-            try:
-                validate_parquet(f)
-            except Exception as exc:
-                problems.append(f"pandera: {str(exc).splitlines()[0]}")
+        outcome = schema_check(con, f)
+        problems = [] if outcome.passed else outcome.detail.split("; ")
         if official and not problems:
             from normalizers.conformance import run_validator
             result = run_validator(f)

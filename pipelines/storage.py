@@ -142,7 +142,7 @@ class DataRoot:
         target_dir.mkdir(parents=True, exist_ok=True)
         target = target_dir / "data.parquet"
         tmp = target_dir / f".data.{uuid.uuid4().hex}.tmp"
-        shutil.copyfile(parquet, tmp) if parquet.stat().st_dev != target_dir.stat().st_dev else os.replace(parquet, tmp)
+        shutil.move(parquet, tmp)  # staging is under the root, so normally a rename
         os.replace(tmp, target)
         meta_tmp = target_dir / "._published.json.tmp"
         meta_tmp.write_text(json.dumps(record, indent=2, sort_keys=True))

@@ -112,3 +112,17 @@ def test_our_checks_catch_a_single_bad_enum_row(generated, tmp_path):
                f"'Unused' THEN 'Usages' ELSE ChargeCategory END AS ChargeCategory) FROM '{src}') TO '{bad}' (FORMAT parquet)")
     found = checks.check_parquet(duckdb.connect(), str(bad))
     assert [(v.rule, v.column, v.rows, v.example_row) for v in found] == [("allowed-values", "ChargeCategory", 1, 777)]
+
+
+def test_validate_cli_fails_on_one_bad_row(generated, tmp_path):
+    from click.testing import CliRunner
+    from pipelines.cli import main
+    normalize("aws-cur", [generated["legacy-csv"]], tmp_path / "ok")
+    src = next((tmp_path / "ok").rglob("*.parquet"))
+    assert CliRunner().invoke(main, ["validate", str(src)]).exit_code == 0
+    bad = tmp_path / "bad.parquet"
+    duckdb.sql(f"COPY (SELECT * REPLACE (CASE WHEN x_SourceRow = 42 THEN 'Monthly' ELSE ChargeFrequency END "
+               f"AS ChargeFrequency) FROM '{src}') TO '{bad}' (FORMAT parquet)")
+    result = CliRunner().invoke(main, ["validate", str(bad)])
+    assert result.exit_code == 1
+    assert "allowed-values on ChargeFrequency" in result.output and "row 42" in result.output
