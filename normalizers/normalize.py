@@ -5,13 +5,17 @@ publishes (pipelines/storage.py) only after the checks pass."""
 from __future__ import annotations
 
 import re
+import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from . import aws_cur
 from .errors import BadInputError
+from .sources import arrow_csv_batches, is_parquet
 
 SOURCES = {aws_cur.SOURCE: aws_cur}
 
@@ -49,21 +53,51 @@ def normalize(source: str, inputs: list[Path], out_dir: Path,
             raise BadInputError(str(p), "no such file")
     mappings = [module.FileMapping(p) for p in inputs]
     con = con or connect()
+    # CSV files are read through Arrow streams (parallel row numbers); a ragged CSV (rows
+    # shorter than the header, seen in real CURs) is re-read by DuckDB's null-padding reader.
+    try:
+        return _normalize(module, mappings, out_dir, con, fast_csv=True)
+    except RaggedCsv:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        return _normalize(module, mappings, out_dir, con, fast_csv=False)
+
+
+class RaggedCsv(Exception):
+    pass
+
+
+def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> NormalizeResult:
     out_dir.mkdir(parents=True, exist_ok=True)
-    query = module.focus_query(mappings)
+    inputs = [m.path for m in mappings]
+    streams: list[str | None] = []
     # One file first: PARTITION_BY buffers every partition's writer and was 4x slower in the
     # benchmark. A delivery almost always holds one billing period; several are split after.
     single = out_dir / "all.parquet.tmp"
     try:
+        for i, m in enumerate(mappings):
+            streams.append(None)
+            if fast_csv and not is_parquet(m.path):
+                streams[-1] = f"__src_{i}_{uuid.uuid4().hex[:8]}"
+                con.register(streams[-1], arrow_csv_batches(m.path, len(m.header)))
+        query = module.focus_query(mappings, streams)
         con.execute(f"COPY ({query}) TO '{_escape(single)}' (FORMAT parquet, COMPRESSION zstd)")
     except (duckdb.BinderException, duckdb.CatalogException, duckdb.ParserException):
         raise  # our SQL is wrong: a bug, not bad input
-    except duckdb.Error as exc:
+    except (duckdb.Error, pa.ArrowInvalid, OSError, EOFError) as exc:
         single.unlink(missing_ok=True)
-        raise explain_failure(con, module, mappings, exc) from exc
+        if fast_csv and re.search(r"Expected \d+ columns, got \d+", str(exc)):
+            raise RaggedCsv() from exc
+        raise explain_failure(module, mappings, exc) from exc
+    finally:
+        for name in streams:
+            if name:
+                try:
+                    con.unregister(name)
+                except duckdb.Error:
+                    pass  # the aborted query still holds it; the connection is not reused for it
     periods = [p for (p,) in con.execute(
         f"SELECT DISTINCT strftime(BillingPeriodStart, '%Y-%m') FROM read_parquet('{_escape(single)}') ORDER BY 1").fetchall()]
-    result = NormalizeResult(source, inputs, out_dir)
+    result = NormalizeResult(module.SOURCE, inputs, out_dir)
     for period in periods:
         folder = out_dir / f"billing_period={period}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -85,8 +119,10 @@ def _escape(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def explain_failure(con, module, mappings, exc: Exception) -> BadInputError:
-    """Turn a DuckDB failure into a BadInputError that names file, row and column."""
+def explain_failure(module, mappings, exc: Exception) -> BadInputError:
+    """Turn a read failure into a BadInputError that names file, row and column (on a fresh
+    connection: the failed one may still hold the aborted stream)."""
+    con = connect()
     text = str(exc)
     m = _BAD_INPUT.search(text)
     if m:
