@@ -274,7 +274,8 @@ class FileMapping:
             return "CAST(NULL AS JSON)"
         listed = entries[0] if len(entries) == 1 else f"list_concat({', '.join(entries)})"
         kept = f"list_filter({listed}, lambda e: e.value IS NOT NULL AND e.value <> '')"
-        return f"CASE WHEN len({kept}) = 0 THEN NULL ELSE to_json(map_from_entries({kept})) END"
+        # The list is built once: an empty tag set is the JSON '{}', made NULL as FOCUS wants.
+        return f"CAST(NULLIF(CAST(to_json(map_from_entries({kept})) AS VARCHAR), '{{}}') AS JSON)"
 
 
 def is_map_column(path: Path, name: str) -> bool:
