@@ -110,7 +110,7 @@ def generate(source, rows, out, period, fmt, seed):
     from pipelines.generators.aws_cur import generate as gen
     period = period or _last_month()
     fmt = fmt or ("cur2-parquet" if out.name.endswith(".parquet") else "legacy-csv")
-    gen(out, rows, period, seed, fmt)
+    gen(out, rows, period, seed, fmt, progress=sys.stderr.isatty())
     click.echo(f"{rows:,} line items ({fmt}, {period}) -> {out}")
 
 

@@ -151,3 +151,15 @@ def test_normalize_cli_one_line_error(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip() == "aispend: error: empty.csv: the file is empty (0 bytes); expected a header row"
     assert not list((tmp_path / "out").rglob("*.parquet"))
+
+
+def test_dagster_workspace_loads():
+    """`dagster dev -w workspace.yaml` loads this code location (checked without a server)."""
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    dagster = Path(sys.executable).with_name("dagster")
+    proc = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "All code locations passed validation" in proc.stderr + proc.stdout

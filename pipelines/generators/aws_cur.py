@@ -216,7 +216,8 @@ LEGACY_NAMES.update({c: "resourceTags/" + (k if k.startswith("aws:") else "user:
 FORMATS = ("legacy-csv", "cur2-parquet", "cur2-csv")
 
 
-def generate(out: Path, rows: int, period: str, seed: int = 42, fmt: str = "legacy-csv") -> Path:
+def generate(out: Path, rows: int, period: str, seed: int = 42, fmt: str = "legacy-csv",
+             progress: bool = False) -> Path:
     """Write a synthetic CUR. legacy-csv: gzip CSV with legacy headers (`.csv.gz`); cur2-parquet /
     cur2-csv: CUR 2.0 names, a `resource_tags` map (JSON text in CSV) and a `product` map."""
     if fmt not in FORMATS:
@@ -225,6 +226,8 @@ def generate(out: Path, rows: int, period: str, seed: int = 42, fmt: str = "lega
     out.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
+    if progress:
+        con.execute("SET enable_progress_bar = true")
     base = base_sql(rows, period, seed)
     target = str(out).replace("'", "''")
     if fmt == "legacy-csv":
