@@ -27,6 +27,7 @@ def connect(memory_limit: str = "1500MB", threads: int | None = None) -> duckdb.
     con.execute("SET TimeZone = 'UTC'")
     # Bounded memory: the Parquet writer otherwise buffers far more than it needs (measured).
     con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET enable_progress_bar = false")  # the CLI turns it on for a terminal
     con.execute("SET preserve_insertion_order = true")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
