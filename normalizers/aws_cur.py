@@ -417,24 +417,31 @@ def focus_query(mappings: list[FileMapping], streams: list[str | None] | None = 
             f"(SELECT *, unnest({unused_rows_sql()}) AS __unused FROM ({union}))")
 
 
-def line_item_types_sql() -> str:
-    """LINE_ITEM_TYPES as a SQL table, joined to every row: each attribute is looked up once."""
-    rows = ", ".join(
-        "(" + ", ".join(_lit(v) or "NULL" for v in (t, d.charge_category, d.charge_class, d.charge_frequency,
-                                                    d.pricing_category, d.commitment, d.commitment_status)) + ")"
-        for t, d in LINE_ITEM_TYPES.items())
-    return (f"(VALUES {rows}) AS lit(lit_type, lit_category, lit_class, lit_frequency, lit_pricing, "
-            f"lit_commitment, lit_status)")
+LOOKUP_COLUMNS = {  # lit_* column -> LineItemType attribute, looked up once per row
+    "lit_type": None, "lit_category": "charge_category", "lit_class": "charge_class",
+    "lit_frequency": "charge_frequency", "lit_pricing": "pricing_category", "lit_commitment": "commitment",
+    "lit_status": "commitment_status",
+}
+
+
+def line_item_lookup_sql() -> str:
+    """LINE_ITEM_TYPES as one CASE per attribute (lit_type is NULL for an unknown type). CASE,
+    not a join: with a stream of unknown size DuckDB may build the join's hash table on the
+    stream, holding the whole export in memory (seen: out of memory at 5M rows)."""
+    def case(attr):
+        whens = " ".join(f"WHEN {sql_str(t)} THEN {_lit(t if attr is None else getattr(d, attr))}"
+                         for t, d in LINE_ITEM_TYPES.items() if (t if attr is None else getattr(d, attr)))
+        return f"CASE line_item_line_item_type {whens} END"
+    return ", ".join(f"{case(attr)} AS {name}" for name, attr in LOOKUP_COLUMNS.items())
 
 
 def typed_relation(mapping: FileMapping, stream: str | None = None) -> str:
     commitment_id = " ".join(f"WHEN {sql_str(k)} THEN {col}" for k, (col, _, _) in COMMITMENTS.items())
-    return (f"SELECT *, line_item_line_item_type AS __type, "
+    return (f"SELECT *, CASE lit_commitment {commitment_id} END AS __commitment_id FROM ("
+            f"SELECT *, line_item_line_item_type AS __type, "
             f"CAST(line_item_unblended_cost AS {DEC}) AS __billed, "
             f"coalesce(__product_name, product_servicename, line_item_product_code, 'AWS') AS __service, "
-            f"CASE lit_commitment {commitment_id} END AS __commitment_id "
-            f"FROM ({mapping.relation(stream)}) LEFT JOIN {line_item_types_sql()} "
-            f"ON line_item_line_item_type = lit_type")
+            f"{line_item_lookup_sql()} FROM ({mapping.relation(stream)}))")
 
 
 def source_totals_sql(mapping: FileMapping) -> str:

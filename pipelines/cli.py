@@ -46,7 +46,6 @@ def normalize(source, inputs, out):
     """
     import time
     from normalizers.normalize import connect, normalize as run
-    from pipelines.storage import DataRoot
     started = time.perf_counter()
     con = connect()
     if sys.stderr.isatty():

@@ -3,7 +3,7 @@ normalize the latest delivery of a billing period, check it, publish it. Dagster
 these; so do tests."""
 from __future__ import annotations
 
-import json
+import shutil
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -61,22 +61,21 @@ def sync_inbox(root: DataRoot, source: str, inbox: Path, period: str | None = No
     landed, errors = [], []
     rejected = root.quarantined_digests(source)
     for files in inbox_deliveries(inbox):
-        if any(sha256(f) in rejected for f in files):
+        digests = [sha256(f) for f in files]
+        if rejected.intersection(digests):
             continue
         try:
             periods = {p for f in files for p in module.billing_periods(module.FileMapping(f), con)}
         except BadInputError as err:
             errors.append(err)
             staged = root.staging()
-            copies = []
-            for f in files:
-                copies.append(staged / f.name)
-                copies[-1].write_bytes(f.read_bytes())
+            copies = [Path(shutil.copy2(f, staged / f.name)) for f in files]
             root.quarantine(source, copies, err)
+            shutil.rmtree(staged, ignore_errors=True)
             continue
         for p in sorted(periods):
             if period is None or p == period:
-                landed.append(root.land(source, p, files))
+                landed.append(root.land(source, p, files, digests))
     if errors:
         raise errors[0]
     return landed
@@ -104,6 +103,7 @@ def process_period(root: DataRoot, source: str, period: str, force: bool = False
     except BadInputError as err:
         _cleanup(staging)
         root.quarantine(source, delivery.files, err)
+        shutil.rmtree(delivery.folder)  # a rejected delivery leaves landing whole
         raise
     out = PeriodResult(source, period, "checked", delivery.delivery_id, result.rows, outcomes)
     if all(c.passed for c in outcomes):
@@ -118,7 +118,6 @@ def process_period(root: DataRoot, source: str, period: str, force: bool = False
 
 
 def _cleanup(path: Path) -> None:
-    import shutil
     shutil.rmtree(path, ignore_errors=True)
 
 

@@ -55,10 +55,11 @@ class DataRoot:
         p = self.root / "landing" / source
         return p / period if period else p
 
-    def land(self, source: str, period: str, files: list[Path]) -> tuple[Delivery, bool]:
+    def land(self, source: str, period: str, files: list[Path],
+             digests: list[str] | None = None) -> tuple[Delivery, bool]:
         """Copy one delivery's files into landing; returns (delivery, is_new). The delivery id
         is the checksum of its content, so the same export delivered twice lands once."""
-        digests = sorted((sha256(f), safe_name(f.name), f) for f in files)
+        digests = sorted(zip(digests or [sha256(f) for f in files], [safe_name(f.name) for f in files], files))
         delivery_id = hashlib.sha256("".join(d for d, _, _ in digests).encode()).hexdigest()[:16]
         folder = self.landing(source, period) / delivery_id
         if (folder / "_delivery.json").exists():
@@ -92,7 +93,7 @@ class DataRoot:
         return self.root / "quarantine" / source
 
     def quarantine(self, source: str, files: list[Path], error: BadInputError) -> list[Path]:
-        """Move rejected files aside with a reason file; a delivery leaves landing whole."""
+        """Move rejected files aside, each with a reason file."""
         qdir = self.quarantine_dir(source)
         qdir.mkdir(parents=True, exist_ok=True)
         moved = []
@@ -105,13 +106,7 @@ class DataRoot:
             reason = error.as_dict() | {"sha256": digest, "quarantined_file": target.name}
             target.with_name(target.name + ".reason.json").write_text(json.dumps(reason, indent=2))
             moved.append(target)
-        parent = files[0].parent if files else None
-        if parent and parent.parent.parent.parent == self.landing_root():
-            shutil.rmtree(parent, ignore_errors=True)
         return moved
-
-    def landing_root(self) -> Path:
-        return self.root / "landing"
 
     def quarantined_digests(self, source: str) -> set[str]:
         qdir = self.quarantine_dir(source)
