@@ -77,7 +77,9 @@ r AS (
          CAST((h >> 45) % 7 AS INTEGER) AS tagpick, CAST((h >> 50) % 5 AS INTEGER) AS teampick
   FROM r
 ), rows AS (
-  SELECT k.*, cat.*, CASE {kind_case} ELSE 'Usage' END AS kind FROM k JOIN cat USING (ci)
+  -- an hourly line item runs at most one instance-hour; other units vary more
+  SELECT k.* REPLACE (CASE WHEN cat.unit = 'Hrs' THEN round(k.amount / 100, 3) ELSE k.amount END AS amount),
+         cat.*, CASE {kind_case} ELSE 'Usage' END AS kind FROM k JOIN cat USING (ci)
 ), priced AS (
   SELECT *, CAST(round(amount * CAST(rate AS DOUBLE), 10) AS DECIMAL(20,10)) AS od_cost,
          TIMESTAMP '{start}' + INTERVAL (hr) HOUR AS us_start
@@ -121,10 +123,10 @@ SELECT
     WHEN 'EdpDiscount' THEN -round(od_cost * 0.03, 10)
     WHEN 'BundledDiscount' THEN -round(od_cost * 0.01, 10)
     WHEN 'PrivateRateDiscount' THEN -round(od_cost * 0.05, 10)
-    WHEN 'Fee' THEN CASE WHEN i % 2 = 0 THEN 12000 + (h % 30000) ELSE 100 + (h % 900) END
-    WHEN 'RIFee' THEN 800 + (h % 4000) / 10.0
-    WHEN 'SavingsPlanRecurringFee' THEN 2000 + (h % 1000)
-    WHEN 'SavingsPlanUpfrontFee' THEN 24000
+    WHEN 'Fee' THEN CASE WHEN i % 2 = 0 THEN 1200 + (h % 3000) ELSE 10 + (h % 90) END
+    WHEN 'RIFee' THEN 80 + (h % 400) / 10.0
+    WHEN 'SavingsPlanRecurringFee' THEN 200 + (h % 100)
+    WHEN 'SavingsPlanUpfrontFee' THEN 2400
   END AS DECIMAL(20,10)) AS line_item_unblended_cost,
   CASE kind
     WHEN 'Usage' THEN '$' || rate || ' per ' || unit || ' for ' || utype
@@ -159,16 +161,17 @@ SELECT
   CASE WHEN kind IN ('DiscountedUsage','RIFee') OR (kind = 'Fee' AND i % 2 = 0)
        THEN ['{"','".join(RI_ARNS)}'][1 + CAST(h % 2 AS INTEGER)] END AS reservation_reservation_a_r_n,
   CASE WHEN kind = 'DiscountedUsage' THEN CAST(round(od_cost * 0.6, 10) AS DECIMAL(20,10)) END AS reservation_effective_cost,
-  CASE WHEN kind = 'RIFee' THEN CAST((h % 3000) / 10.0 AS DECIMAL(20,10)) END
+  CASE WHEN kind = 'RIFee' THEN CAST((h % 3000) / 100.0 AS DECIMAL(20,10)) END
     AS reservation_unused_amortized_upfront_fee_for_billing_period,
-  CASE WHEN kind = 'RIFee' THEN CAST((h % 2000) / 10.0 AS DECIMAL(20,10)) END AS reservation_unused_recurring_fee,
+  CASE WHEN kind = 'RIFee' THEN CAST((h % 2000) / 100.0 AS DECIMAL(20,10)) END AS reservation_unused_recurring_fee,
   CASE WHEN kind IN ('SavingsPlanCoveredUsage','SavingsPlanNegation','SavingsPlanRecurringFee','SavingsPlanUpfrontFee')
        THEN ['{"','".join(SP_ARNS)}'][1 + CAST(h % 2 AS INTEGER)] END AS savings_plan_savings_plan_a_r_n,
   CASE WHEN kind = 'SavingsPlanCoveredUsage' THEN CAST(round(od_cost * 0.72, 10) AS DECIMAL(20,10)) END
     AS savings_plan_savings_plan_effective_cost,
-  CASE WHEN kind = 'SavingsPlanRecurringFee' THEN CAST(2000 + (h % 1000) AS DECIMAL(20,10)) END
+  CASE WHEN kind = 'SavingsPlanRecurringFee' THEN CAST(200 + (h % 100) AS DECIMAL(20,10)) END
     AS savings_plan_total_commitment_to_date,
-  CASE WHEN kind = 'SavingsPlanRecurringFee' THEN CAST(1500 + (h % 500) + (h % 1000) * 0.5 AS DECIMAL(20,10)) END
+  -- 60% to 99% of the commitment used, so the unused part is never negative
+  CASE WHEN kind = 'SavingsPlanRecurringFee' THEN CAST(round((200 + (h % 100)) * (0.6 + (h % 40) / 100.0), 2) AS DECIMAL(20,10)) END
     AS savings_plan_used_commitment,
   -- tags: one team key in one of three spellings, sometimes none; messy value casing.
   CASE WHEN tagpick IN (0, 1) THEN ['{"','".join(TEAMS)}'][1 + teampick] END AS tag_team,
