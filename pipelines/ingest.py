@@ -14,7 +14,7 @@ from normalizers.normalize import SOURCES, connect, normalize
 from normalizers.pandera_schema import validate_parquet
 from normalizers.sources import sql_str
 
-from .storage import DataRoot, Delivery, sha256
+from .storage import DataRoot, Delivery, provider_slug, sha256
 
 
 @dataclass
@@ -107,7 +107,7 @@ def process_period(root: DataRoot, source: str, period: str, force: bool = False
         raise
     out = PeriodResult(source, period, "checked", delivery.delivery_id, result.rows, outcomes)
     if all(c.passed for c in outcomes):
-        record = {"provider": module.PROVIDER.lower(), "billing_period": period, "source": source,
+        record = {"provider": provider_slug(module.PROVIDER), "billing_period": period, "source": source,
                   "delivery": delivery.delivery_id, "source_files": [f.name for f in delivery.files],
                   "rows": result.rows, "totals": focus_totals(con, parquet),
                   "checks": [c.__dict__ for c in outcomes]}

@@ -26,6 +26,11 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def provider_slug(provider: str) -> str:
+    """FOCUS ProviderName -> partition folder name: "Google Cloud" -> "google-cloud"."""
+    return "-".join(provider.lower().split())
+
+
 def safe_name(name: str) -> str:
     """A file name from an export, reduced to its last component: never a path out of the root."""
     base = Path(name.replace("\\", "/")).name
@@ -119,7 +124,7 @@ class DataRoot:
         return self.root / "focus"
 
     def partition(self, provider: str, period: str) -> Path:
-        return self.focus_root() / f"provider={provider.lower()}" / f"billing_period={period}"
+        return self.focus_root() / f"provider={provider_slug(provider)}" / f"billing_period={period}"
 
     def staging(self) -> Path:
         p = self.root / ".staging" / uuid.uuid4().hex
