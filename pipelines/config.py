@@ -8,6 +8,8 @@ import yaml
 
 from normalizers.normalize import SOURCES
 
+from .remote.s3 import S3Config
+
 
 class ConfigError(ValueError):
     pass
@@ -16,6 +18,7 @@ class ConfigError(ValueError):
 @dataclass
 class SourceConfig:
     inbox: Path  # folder where this source's exports are delivered
+    s3: S3Config | None = None  # AWS CUR delivered to S3
 
 
 @dataclass
@@ -26,7 +29,8 @@ class Config:
 
 
 _TOP_KEYS = {"data_dir", "sources"}
-_SOURCE_KEYS = {"inbox"}
+_SOURCE_KEYS = {"inbox", "s3"}
+_S3_KEYS = {"bucket", "prefix", "endpoint_url", "region", "profile"}
 
 
 def default_config(data_dir: Path) -> Config:
@@ -62,8 +66,24 @@ def load_config(path: Path | None, data_dir: Path | None = None) -> Config:
         if "inbox" in settings:
             if not isinstance(settings["inbox"], str):
                 raise ConfigError(f"{path}: 'sources.{name}.inbox' must be a folder path (text)")
-            cfg.sources[name] = SourceConfig((base / settings["inbox"]).resolve())
+            cfg.sources[name].inbox = (base / settings["inbox"]).resolve()
+        if "s3" in settings:
+            cfg.sources[name].s3 = _s3_config(path, name, settings["s3"])
     return cfg
+
+
+def _s3_config(path: Path, name: str, raw) -> S3Config:
+    if name != "aws-cur":
+        raise ConfigError(f"{path}: 'sources.{name}.s3': only aws-cur is delivered to S3")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: 'sources.{name}.s3' must be a mapping with at least 'bucket'")
+    _unknown(path, f"sources.{name}.s3.", raw, _S3_KEYS)
+    for key, value in raw.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: 'sources.{name}.s3.{key}' must be text")
+    if "bucket" not in raw:
+        raise ConfigError(f"{path}: 'sources.{name}.s3.bucket' is required")
+    return S3Config(**raw)
 
 
 def _unknown(path: Path, prefix: str, raw: dict, allowed: set[str]) -> None:

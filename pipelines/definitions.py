@@ -14,6 +14,7 @@ from normalizers.normalize import SOURCES
 
 from . import ingest, warehouse
 from .config import load_config
+from .remote.s3 import SourceUnreachable, sync_s3
 from .storage import DataRoot
 
 MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2018-01-01", end_offset=1)
@@ -40,8 +41,14 @@ def landing_asset(source: str):
     def _landing(context: dg.AssetExecutionContext, settings: AispendSettings) -> dg.MaterializeResult:
         cfg = settings.config()
         period = context.partition_key[:7]
+        source_cfg = cfg.sources[source]
         try:
-            landed = ingest.sync_inbox(settings.root(), source, cfg.sources[source].inbox, period)
+            landed = []
+            if source_cfg.s3 is not None:
+                landed += sync_s3(settings.root(), source, source_cfg.s3, period)
+            landed += ingest.sync_inbox(settings.root(), source, source_cfg.inbox, period)
+        except SourceUnreachable as err:
+            raise dg.Failure(description=f"{source}: unreachable: {err}") from err
         except BadInputError as err:
             raise dg.Failure(description=f"{source}: {err} (quarantined)") from err
         new = [d.delivery_id for d, is_new in landed if is_new]

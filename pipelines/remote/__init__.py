@@ -1,0 +1,2 @@
+"""Where providers deliver exports: S3 (AWS CUR). Each reader copies only new or changed
+deliveries into landing/, so a night with nothing new re-processes nothing."""

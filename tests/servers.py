@@ -1,0 +1,86 @@
+"""Real local servers for tests, started and stopped by the tests themselves, on 127.0.0.1."""
+from __future__ import annotations
+
+import socket
+import threading
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class CuttingProxy:
+    """An HTTP/1.1 proxy in front of a real server that, while `cut` is set, sends only half the
+    body of responses to GET requests whose path contains `cut`, then drops the connection:
+    a server failing mid-download. Everything else passes through unchanged."""
+
+    def __init__(self, upstream_port: int):
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.port = free_port()
+        self.cut: str | None = None
+        self.cuts = 0
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self._stop = True
+        self._server.close()
+
+    def _accept(self):
+        while not self._stop:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read_message(sock, buf: bytes, with_body: bool) -> tuple[bytes, bytes, bytes] | None:
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return None
+            buf += chunk
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        if not with_body:
+            return head, b"", rest
+        while len(rest) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        return head, rest[:length], rest[length:]
+
+    def _serve(self, client):
+        upstream = socket.create_connection(self.upstream)
+        pending = b""
+        try:
+            while True:
+                request = self._read_message(client, pending, with_body=True)
+                if request is None:
+                    return
+                head, body, pending = request
+                upstream.sendall(head + b"\r\n\r\n" + body)
+                method, path = head.split(b" ")[:2]
+                response = self._read_message(upstream, b"", with_body=method != b"HEAD")
+                if response is None:
+                    return
+                rhead, rbody, _ = response
+                if self.cut and method == b"GET" and self.cut.encode() in path and len(rbody) > 1:
+                    self.cuts += 1
+                    client.sendall(rhead + b"\r\n\r\n" + rbody[: len(rbody) // 2])
+                    return  # drop the connection mid-body
+                client.sendall(rhead + b"\r\n\r\n" + rbody)
+        except OSError:
+            return
+        finally:
+            client.close()
+            upstream.close()
