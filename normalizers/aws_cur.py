@@ -18,7 +18,7 @@ from pathlib import Path
 from .currencies import ISO_4217
 from .focus_contract import select_list
 from .errors import BadInputError
-from .sources import raw_relation, read_header, sql_ident, sql_str
+from .sources import raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
 SOURCE = "aws-cur"
 PROVIDER = "AWS"
@@ -450,6 +450,11 @@ def source_totals_sql(mapping: FileMapping) -> str:
     return (f"SELECT strftime(CAST(bill_billing_period_start_date AS TIMESTAMPTZ), '%Y-%m') AS billing_period, "
             f"line_item_currency_code AS currency, sum(CAST(line_item_unblended_cost AS DECIMAL(38,18))) AS total "
             f"FROM ({mapping.relation(rows=False)}) GROUP BY ALL")
+
+
+def delivery_totals_sql(mappings: list[FileMapping]) -> str:
+    """The delivery's own totals: every file's, summed."""
+    return summed_totals_sql([source_totals_sql(m) for m in mappings])
 
 
 def billing_periods(mapping: FileMapping, con) -> list[str]:

@@ -161,6 +161,7 @@ OPTIONAL_EXTRA_COLUMNS: tuple[Column, ...] = (
     Column("x_ChargeType", STRING, "aispend", True),    # the provider's own charge type
     Column("x_UsageType", STRING, "aispend", True),
     Column("x_InstanceType", STRING, "aispend", True),
+    Column("x_Credits", JSON, "aispend", True),        # GCP: the row's credits [{type, name, amount}]
 )
 ALL_COLUMNS = COLUMNS + EXTRA_COLUMNS + OPTIONAL_EXTRA_COLUMNS
 COST_COLUMNS = tuple(c.name for c in COLUMNS if c.name in

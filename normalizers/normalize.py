@@ -13,11 +13,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from . import aws_cur
+from . import aws_cur, azure_cost, gcp_billing
 from .errors import BadInputError
 from .sources import arrow_csv_batches, is_parquet
 
-SOURCES = {aws_cur.SOURCE: aws_cur}
+SOURCES = {aws_cur.SOURCE: aws_cur, gcp_billing.SOURCE: gcp_billing, azure_cost.SOURCE: azure_cost}
 
 _BAD_INPUT = re.compile(r"aispend-bad-input\|([^|]*)\|(\d+)\|([^|]*)\|(.*)", re.S)
 

@@ -101,3 +101,9 @@ def raw_relation(path: Path, columns: list[str], renames: dict[int, str], stream
     return (f"SELECT {row} AS __row, {picked} FROM read_csv({sql_str(path)}, "
             f"header=true, auto_detect=false, columns={{{types}}}, delim=',', quote='\"', "
             f"escape='\"', null_padding=true, compression='auto')")
+
+
+def summed_totals_sql(parts: list[str]) -> str:
+    """Per-file (billing_period, currency, total) queries summed into one delivery's totals."""
+    union = " UNION ALL ".join(f"({q})" for q in parts)
+    return f"SELECT billing_period, currency, sum(total) AS total FROM ({union}) GROUP BY ALL"

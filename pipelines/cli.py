@@ -32,8 +32,11 @@ def main():
     """
 
 
+SOURCE_NAMES = ["aws-cur", "gcp-billing", "azure-cost"]
+
+
 @main.command()
-@click.argument("source", type=click.Choice(["aws-cur"]))
+@click.argument("source", type=click.Choice(SOURCE_NAMES))
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path),
               help="Folder for FOCUS Parquet, one billing_period=YYYY-MM/ folder per month.")
@@ -41,7 +44,9 @@ def normalize(source, inputs, out):
     """Turn one export (all files of one delivery) into FOCUS 1.2 Parquet.
 
     \b
-    SOURCE  aws-cur: legacy CUR (CSV, CSV.gz) or CUR 2.0 (Parquet, CSV)
+    SOURCE  aws-cur:     legacy CUR (CSV, CSV.gz) or CUR 2.0 (Parquet, CSV)
+            gcp-billing: BigQuery billing export as CSV (flattened) or Parquet (nested)
+            azure-cost:  Cost Management export (EA/MCA, actual/amortized, or FOCUS), CSV
     Existing months in OUT are replaced whole; nothing is written if the input is bad.
     """
     import time
@@ -94,23 +99,38 @@ def validate(files, official):
     sys.exit(1 if bad else 0)
 
 
+GENERATORS = {"aws-cur": "aws_cur", "gcp-billing": "gcp_billing", "azure-cost": "azure_cost"}
+
+
+def _default_format(source: str, out: Path, formats: tuple[str, ...]) -> str:
+    if out.name.endswith(".parquet"):
+        return next(f for f in formats if "parquet" in f)
+    return formats[0]
+
+
 @main.command()
-@click.argument("source", type=click.Choice(["aws-cur"]))
+@click.argument("source", type=click.Choice(SOURCE_NAMES))
 @click.option("--rows", type=int, default=100_000, show_default=True, help="Line items to write.")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path),
-              help="File to write: .csv.gz / .csv (legacy CUR) or .parquet (CUR 2.0).")
+              help="File to write (.csv, .csv.gz or .parquet).")
 @click.option("--period", default=None, help="Billing period YYYY-MM [default: last month].")
-@click.option("--format", "fmt", type=click.Choice(["legacy-csv", "cur2-parquet", "cur2-csv"]), default=None,
-              help="Export format [default: from the file name].")
+@click.option("--format", "fmt", default=None,
+              help="aws-cur: legacy-csv, cur2-parquet, cur2-csv; gcp-billing: csv, parquet; azure-cost: "
+                   "ea-actual, ea-amortized, mca-actual, mca-amortized, focus [default: from the file name].")
 @click.option("--seed", type=int, default=42, show_default=True)
 def generate(source, rows, out, period, fmt, seed):
-    """Write a realistic synthetic export (GPU instances, Bedrock tokens, SageMaker, Savings
-    Plans, RIs, credits, refunds, tax, messy tags) for tests, the demo and benchmarks."""
-    from pipelines.generators.aws_cur import generate as gen
+    """Write a realistic synthetic export (GPU instances and AI services, commitments, credits,
+    refunds, tax, messy tags) for tests, the demo and benchmarks."""
+    import importlib
+    import inspect
+    module = importlib.import_module(f"pipelines.generators.{GENERATORS[source]}")
     period = period or _last_month()
-    fmt = fmt or ("cur2-parquet" if out.name.endswith(".parquet") else "legacy-csv")
-    gen(out, rows, period, seed, fmt, progress=sys.stderr.isatty())
-    click.echo(f"{rows:,} line items ({fmt}, {period}) -> {out}")
+    fmt = fmt or _default_format(source, out, module.FORMATS)
+    if fmt not in module.FORMATS:
+        _fail(f"--format {fmt} is not one of {', '.join(module.FORMATS)} for {source}", 2)
+    extra = {"progress": sys.stderr.isatty()} if "progress" in inspect.signature(module.generate).parameters else {}
+    module.generate(out, rows, period, seed, fmt, **extra)
+    click.echo(f"{rows:,} line items ({source} {fmt}, {period}) -> {out}")
 
 
 def _last_month(today: dt.date | None = None) -> str:

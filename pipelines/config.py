@@ -8,6 +8,7 @@ import yaml
 
 from normalizers.normalize import SOURCES
 
+from .remote.bigquery import BigQueryBillingExport
 from .remote.s3 import S3Config
 
 
@@ -19,6 +20,7 @@ class ConfigError(ValueError):
 class SourceConfig:
     inbox: Path  # folder where this source's exports are delivered
     s3: S3Config | None = None  # AWS CUR delivered to S3
+    bigquery: BigQueryBillingExport | None = None  # the GCP billing export table
 
 
 @dataclass
@@ -29,7 +31,8 @@ class Config:
 
 
 _TOP_KEYS = {"data_dir", "sources"}
-_SOURCE_KEYS = {"inbox", "s3"}
+_SOURCE_KEYS = {"inbox", "s3", "bigquery"}
+_BIGQUERY_KEYS = {"project", "dataset", "table", "location", "api_endpoint"}
 _S3_KEYS = {"bucket", "prefix", "endpoint_url", "region", "profile"}
 
 
@@ -69,7 +72,22 @@ def load_config(path: Path | None, data_dir: Path | None = None) -> Config:
             cfg.sources[name].inbox = (base / settings["inbox"]).resolve()
         if "s3" in settings:
             cfg.sources[name].s3 = _s3_config(path, name, settings["s3"])
+        if "bigquery" in settings:
+            cfg.sources[name].bigquery = _bigquery_config(path, name, settings["bigquery"])
     return cfg
+
+
+def _bigquery_config(path: Path, name: str, raw) -> BigQueryBillingExport:
+    where = f"sources.{name}.bigquery"
+    if name != "gcp-billing":
+        raise ConfigError(f"{path}: '{where}': only gcp-billing is read from BigQuery")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: '{where}' must be a mapping with project, dataset and table")
+    _unknown(path, f"{where}.", raw, _BIGQUERY_KEYS)
+    for key in ("project", "dataset", "table"):
+        if not isinstance(raw.get(key), str):
+            raise ConfigError(f"{path}: '{where}.{key}' is required (text)")
+    return BigQueryBillingExport(**raw)
 
 
 def _s3_config(path: Path, name: str, raw) -> S3Config:

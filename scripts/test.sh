@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/make-validator-venv.sh
+bash scripts/make-bqemulator-venv.sh
 exec .venv/bin/python -m pytest "$@"

@@ -84,3 +84,37 @@ class CuttingProxy:
         finally:
             client.close()
             upstream.close()
+
+
+class BigQueryEmulator:
+    """PyPI's bqemulator in its own venv (scripts/make-bqemulator-venv.sh), on free ports of
+    127.0.0.1; stopped by the PID this object started."""
+
+    def __init__(self, venv, project: str):
+        import subprocess
+        import time
+        import urllib.request
+        self.rest_port, grpc_port = free_port(), free_port()
+        self.endpoint = f"http://127.0.0.1:{self.rest_port}"
+        self.proc = subprocess.Popen(
+            [str(venv / "bin" / "bqemulator"), "start", "--rest-host", "127.0.0.1", "--rest-port", str(self.rest_port),
+             "--grpc-host", "127.0.0.1", "--grpc-port", str(grpc_port), "--project", project],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.endpoint}/bigquery/v2/projects/{project}/datasets", timeout=2)
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"bqemulator exited with {self.proc.returncode}")
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("bqemulator did not answer within 90 s")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except Exception:
+            self.proc.kill()

@@ -1,0 +1,396 @@
+"""Google Cloud billing export -> FOCUS 1.2.
+
+Reads the standard usage cost export in two shapes: flattened CSV with dotted headers
+(`service.description`, `project.labels`), where the repeated fields (`labels`, `project.labels`,
+`system_labels`, `credits`) are list literals in a cell, as JSON (`[{"key": "team", ...}]`) or as
+Python reprs (`[{'key': 'team', ...}]`, the shape of the shared samples); and BigQuery's own
+nested form exported to Parquet, where `service`, `project`, `usage`... are structs and the
+repeated fields are list<struct>. Headers flattened with underscores (`service_description`)
+are read too. Every shape is put under one set of names first (`service.description` ->
+`service_description`); the mapping below is written once, against those names.
+
+BilledCost is `cost` (what GCP calls cost before credits); EffectiveCost is cost plus the sum
+of the row's credits (CUDs, sustained use, promotions, free tier), which GCP reports on the
+usage row they reduce. The credits themselves stay visible in `x_Credits` (type, name, amount).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .currencies import ISO_4217
+from .errors import BadInputError
+from .focus_contract import select_list
+from .sources import is_parquet, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
+
+SOURCE = "gcp-billing"
+PROVIDER = "Google Cloud"
+DEC = "DECIMAL(38,12)"
+
+
+@dataclass(frozen=True)
+class CostType:
+    charge_category: str
+    charge_frequency: str
+
+
+# cost_type -> FOCUS. An adjustment whose adjustment_info.type is in CREDIT_ADJUSTMENTS and
+# whose cost is negative is a Credit (goodwill, SLA credits), not a correction of usage.
+COST_TYPES: dict[str, CostType] = {
+    "regular": CostType("Usage", "Usage-Based"),
+    "tax": CostType("Tax", "Recurring"),
+    "adjustment": CostType("Adjustment", "One-Time"),
+    "rounding_error": CostType("Adjustment", "One-Time"),
+}
+CREDIT_ADJUSTMENTS = ("GOODWILL", "SALES_BASED_GOODWILL", "SLA_VIOLATION", "PROMOTION")
+
+# service.description -> FOCUS ServiceCategory / ServiceSubcategory (default Other / Other (Other)).
+SERVICES: dict[str, tuple[str, str]] = {
+    "Compute Engine": ("Compute", "Virtual Machines"),
+    "Kubernetes Engine": ("Compute", "Containers"),
+    "Cloud Run": ("Compute", "Serverless Compute"),
+    "Cloud Functions": ("Compute", "Serverless Compute"),
+    "Cloud Run functions": ("Compute", "Serverless Compute"),
+    "Batch": ("Compute", "Other (Compute)"),
+    "App Engine": ("Web", "Application Platforms"),
+    "Vertex AI": ("AI and Machine Learning", "AI Platforms"),
+    "AI Platform": ("AI and Machine Learning", "AI Platforms"),
+    "Gemini API": ("AI and Machine Learning", "Generative AI"),
+    "Generative Language API": ("AI and Machine Learning", "Generative AI"),
+    "Cloud Natural Language API": ("AI and Machine Learning", "Natural Language Processing"),
+    "Cloud Translation API": ("AI and Machine Learning", "Natural Language Processing"),
+    "Cloud Speech API": ("AI and Machine Learning", "Natural Language Processing"),
+    "Cloud Vision API": ("AI and Machine Learning", "Machine Learning"),
+    "Document AI": ("AI and Machine Learning", "Machine Learning"),
+    "Dialogflow": ("AI and Machine Learning", "Bots"),
+    "BigQuery": ("Databases", "Data Warehouses"),
+    "BigQuery Reservation API": ("Databases", "Data Warehouses"),
+    "BigQuery Storage API": ("Databases", "Data Warehouses"),
+    "Cloud SQL": ("Databases", "Relational Databases"),
+    "Cloud Spanner": ("Databases", "Relational Databases"),
+    "AlloyDB": ("Databases", "Relational Databases"),
+    "Cloud Bigtable": ("Databases", "NoSQL Databases"),
+    "Cloud Firestore": ("Databases", "NoSQL Databases"),
+    "Firestore": ("Databases", "NoSQL Databases"),
+    "Cloud Memorystore for Redis": ("Databases", "Caching"),
+    "Memorystore for Redis": ("Databases", "Caching"),
+    "Cloud Storage": ("Storage", "Object Storage"),
+    "Filestore": ("Storage", "File Storage"),
+    "Backup and DR Service": ("Storage", "Backup Storage"),
+    "Networking": ("Networking", "Network Infrastructure"),
+    "Cloud CDN": ("Networking", "Content Delivery"),
+    "Cloud DNS": ("Networking", "Network Routing"),
+    "Cloud Load Balancing": ("Networking", "Application Networking"),
+    "Cloud Armor": ("Networking", "Network Security"),
+    "Cloud VPN": ("Networking", "Network Connectivity"),
+    "Cloud Interconnect": ("Networking", "Network Connectivity"),
+    "Cloud Pub/Sub": ("Integration", "Messaging"),
+    "Cloud Tasks": ("Integration", "Messaging"),
+    "Workflows": ("Integration", "Workflow Orchestration"),
+    "Cloud Composer": ("Integration", "Workflow Orchestration"),
+    "Apigee": ("Integration", "API Management"),
+    "Cloud Dataflow": ("Analytics", "Data Processing"),
+    "Dataflow": ("Analytics", "Data Processing"),
+    "Cloud Dataproc": ("Analytics", "Data Processing"),
+    "Dataproc": ("Analytics", "Data Processing"),
+    "Looker": ("Analytics", "Business Intelligence"),
+    "Looker Studio": ("Analytics", "Business Intelligence"),
+    "Cloud Logging": ("Management and Governance", "Observability"),
+    "Cloud Monitoring": ("Management and Governance", "Observability"),
+    "Stackdriver Logging": ("Management and Governance", "Observability"),
+    "Stackdriver Monitoring": ("Management and Governance", "Observability"),
+    "Cloud Trace": ("Management and Governance", "Observability"),
+    "Support": ("Management and Governance", "Support"),
+    "Security Command Center": ("Security", "Security Posture Management"),
+    "Secret Manager": ("Security", "Secret Management"),
+    "Cloud Key Management Service (KMS)": ("Security", "Secret Management"),
+    "Identity Platform": ("Identity", "Identity and Access Management"),
+    "Cloud Build": ("Developer Tools", "Continuous Integration and Deployment"),
+    "Artifact Registry": ("Developer Tools", "Other (Developer Tools)"),
+    "Cloud Source Repositories": ("Developer Tools", "Source Code Management"),
+}
+
+# GCP unit names (usage.unit, usage.pricing_unit) -> FOCUS Unit Format. Others pass unchanged.
+UNITS = {
+    "byte": "B", "bytes": "B", "kibibyte": "KiB", "mebibyte": "MiB", "gibibyte": "GiB",
+    "tebibyte": "TiB", "pebibyte": "PiB",
+    "byte-seconds": "B-Seconds", "gibibyte second": "GiB-Seconds", "gibibyte hour": "GiB-Hours",
+    "gibibyte day": "GiB-Days", "gibibyte month": "GiB-Months", "tebibyte month": "TiB-Months",
+    "seconds": "Seconds", "second": "Seconds", "minute": "Minutes", "hour": "Hours", "hours": "Hours",
+    "day": "Days", "month": "Months", "requests": "Requests", "request": "Requests",
+    "count": "Count", "1000 count": "1000 Count", "1000000 count": "1000000 Count",
+    "token": "Tokens", "tokens": "Tokens", "1000 tokens": "1000 Tokens", "1000000 tokens": "1000000 Tokens",
+}
+
+# system_labels key holding a VM's machine type (a2-highgpu-1g, a3-highgpu-8g...).
+MACHINE_SPEC = "compute.googleapis.com/machine_spec"
+
+# Columns the mapping reads, by their dotted export names; the first group must be present.
+REQUIRED = ("billing_account_id", "service.description", "usage_start_time", "usage_end_time",
+            "cost", "currency", "invoice.month")
+OPTIONAL = ("service.id", "sku.id", "sku.description", "project.id", "project.name",
+            "location.location", "location.region", "location.zone", "usage.amount", "usage.unit",
+            "usage.amount_in_pricing_units", "usage.pricing_unit", "cost_type", "cost_at_list",
+            "resource.name", "resource.global_name", "seller_name", "adjustment_info.type")
+# Repeated fields: list literals in CSV cells, list<struct> in Parquet. name -> element type.
+LISTS = {
+    "labels": "STRUCT(key VARCHAR, value VARCHAR)",
+    "project.labels": "STRUCT(key VARCHAR, value VARCHAR)",
+    "system_labels": "STRUCT(key VARCHAR, value VARCHAR)",
+    "credits": "STRUCT(name VARCHAR, amount VARCHAR, full_name VARCHAR, id VARCHAR, type VARCHAR)",
+}
+LIST_KEYS = {name.replace(".", "_") for name in LISTS}
+# Typed source columns (internal names), checked one by one when a cast fails.
+NUMERIC = ("cost", "usage_amount", "usage_amount_in_pricing_units", "cost_at_list")
+TIMESTAMPS = ("usage_start_time", "usage_end_time")
+
+
+def internal(name: str) -> str:
+    """`service.description` -> `service_description` (the relation's column name)."""
+    return name.replace(".", "_")
+
+
+def _parquet_paths(path: Path) -> dict[str, tuple[str, object]]:
+    """Dotted name -> (SQL expression, Arrow type) for the top-level and struct-member columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    out = {}
+    for f in pq.read_schema(path):
+        out[f.name] = (sql_ident(f.name), f.type)
+        if pa.types.is_struct(f.type):
+            for child in f.type:
+                out[f"{f.name}.{child.name}"] = (f"{sql_ident(f.name)}.{sql_ident(child.name)}", child.type)
+    return out
+
+
+class FileMapping:
+    """Which columns one export file has, under dotted names, and how to read each."""
+
+    def __init__(self, path: Path):
+        import pyarrow as pa
+        self.path = path
+        self.header = read_header(path)
+        self.native_lists: set[str] = set()  # repeated fields stored as list<struct> (Parquet)
+        # A column is known by its dotted name, or flattened with underscores (`service_description`).
+        wanted = {internal(n) for n in REQUIRED + OPTIONAL + tuple(LISTS)}
+        self.source_names: dict[str, str] = {}  # internal name -> name as in the file
+        self._exprs: dict[str, str] = {}  # internal name -> SQL over the Parquet file
+        self.renames: dict[int, str] = {}  # CSV: position in the header -> internal name
+        if is_parquet(path):
+            for name, (expr, typ) in _parquet_paths(path).items():
+                key = internal(name.strip().lower())
+                if key in wanted and key not in self.source_names:
+                    self.source_names[key] = name
+                    # BigQuery's FLOAT64 money goes through its shortest text form (as in CSV), so
+                    # 2144047674.0 stays that number, not DOUBLE->DECIMAL's 2144047673.9999999.
+                    self._exprs[key] = f"CAST({expr} AS VARCHAR)" if pa.types.is_floating(typ) else expr
+                    if key in LIST_KEYS and pa.types.is_list(typ):
+                        self.native_lists.add(key)
+        else:
+            for position, original in enumerate(self.header):
+                key = internal(original.strip().lower())
+                if key in wanted and key not in self.source_names:
+                    self.source_names[key] = original
+                    self.renames[position] = key
+        missing = [c for c in REQUIRED if internal(c) not in self.source_names]
+        if missing:
+            raise BadInputError(path.name, f"missing required GCP billing export column(s): {', '.join(missing)} "
+                                           f"(is this a Google Cloud billing export?)", column=missing[0])
+
+    def relation(self, stream: str | None = None, rows: bool = True) -> str:
+        """Every mapped column under its internal name (NULL when the file lacks it), the
+        repeated fields as typed lists (`__labels`, `__project_labels`...), __row and __file."""
+        if is_parquet(self.path):
+            row = "file_row_number + 1" if rows else "NULL::BIGINT"
+            picked = ", ".join(f"{e} AS {sql_ident(n)}" for n, e in self._exprs.items())
+            inner = (f"SELECT {row} AS __row, {picked} FROM read_parquet({sql_str(self.path)}"
+                     f"{', file_row_number=true' if rows else ''})")
+        else:
+            inner = raw_relation(self.path, self.header, self.renames, stream, rows)
+        cols = [sql_ident(internal(c)) if internal(c) in self.source_names else f"NULL AS {sql_ident(internal(c))}"
+                for c in REQUIRED + OPTIONAL]
+        parsed = [self._parse_list(n, t) for n, t in LISTS.items()]
+        lists = [self._list_expr(n, t) for n, t in LISTS.items()]
+        return (f"SELECT __row, {sql_str(self.path.name)} AS __file, {', '.join(cols + lists)} "
+                f"FROM (SELECT *{''.join(', ' + p for p in parsed if p)} FROM ({inner}))")
+
+    def _parse_list(self, name: str, element: str) -> str | None:
+        """Text cells parsed once (TRY_CAST: a bad cell is NULL and reported by _list_expr).
+        DuckDB's text-to-list cast reads JSON and Python-repr literals alike ('...' or "...")."""
+        key = internal(name)
+        if key in self.source_names and key not in self.native_lists:
+            return f"TRY_CAST({sql_ident(key)} AS {element}[]) AS __parsed_{key}"
+        return None
+
+    def _list_expr(self, name: str, element: str) -> str:
+        key = internal(name)
+        if key not in self.source_names:
+            return f"CAST([] AS {element}[]) AS __{key}"
+        col = sql_ident(key)
+        if key in self.native_lists:
+            return f"CAST(coalesce({col}, []) AS {element}[]) AS __{key}"
+        bad = bad_input_sql(self.source_names[key],
+                            f"'value ' || {col} || ' is not a list like [{{\"key\": ..., \"value\": ...}}]'")
+        return (f"CASE WHEN __parsed_{key} IS NULL AND {col} IS NOT NULL THEN {bad} "
+                f"ELSE coalesce(__parsed_{key}, CAST([] AS {element}[])) END AS __{key}")
+
+
+def bad_input_sql(column: str, message_sql: str) -> str:
+    """A DuckDB error() call whose text normalize.py turns back into a BadInputError."""
+    return (f"error('aispend-bad-input|' || __file || '|' || __row || '|' || {sql_str(column)} "
+            f"|| '|' || {message_sql})")
+
+
+def _whens(mapping: dict, pick) -> str:
+    return " ".join(f"WHEN {sql_str(k)} THEN {sql_str(pick(v))}" for k, v in mapping.items())
+
+
+def unit_sql(column: str) -> str:
+    return f"CASE {column} {_whens(UNITS, lambda v: v)} ELSE {column} END"
+
+
+def _tags_sql() -> str:
+    """Labels and project labels as one FOCUS JSON object; a key's first entry wins, so a
+    resource label wins over a project label of the same key (and a repeated key cannot break
+    the map); no labels is NULL."""
+    merged = "list_concat(__labels, __project_labels)"
+    keys = f"list_transform({merged}, lambda e: e.key)"
+    kept = (f"list_filter({merged}, lambda e, i: e.key IS NOT NULL AND e.key <> '' "
+            f"AND list_position({keys}, e.key) = i)")
+    return f"CASE WHEN len({kept}) > 0 THEN to_json(map_from_entries({kept})) END"
+
+
+def typed_relation(mapping: FileMapping, stream: str | None = None) -> str:
+    """The source row with typed money and the looked-up cost type (one CASE, no join)."""
+    bad_amount = bad_input_sql(mapping.source_names.get("credits", "credits"),
+                               "'credit amount ' || coalesce('''' || c.amount || '''', 'NULL') || ' is not a number'")
+    amount = (f"CASE WHEN c.amount IS NULL OR c.amount IN ('None', 'null') THEN NULL "
+              f"WHEN TRY_CAST(c.amount AS {DEC}) IS NULL THEN {bad_amount} ELSE CAST(c.amount AS {DEC}) END")
+    credits = f"list_transform(__credits, lambda c: {{'type': c.type, 'name': c.name, 'amount': {amount}}})"
+    categories = _whens(COST_TYPES, lambda v: v.charge_category)
+    machine = f"list_extract(list_filter(__system_labels, lambda l: l.key = {sql_str(MACHINE_SPEC)}), 1).value"
+    return (f"SELECT *, coalesce(list_sum(list_transform(__credit_list, lambda c: c.amount)), 0) AS __credit_total "
+            f"FROM (SELECT *, CAST(cost AS {DEC}) AS __billed, {credits} AS __credit_list, "
+            f"coalesce(cost_type, 'regular') AS __type, "
+            f"CASE coalesce(cost_type, 'regular') {categories} END AS __category0, "
+            f"coalesce(service_description, 'Google Cloud') AS __service, "
+            f"{machine} AS __machine "
+            f"FROM ({mapping.relation(stream)}))")
+
+
+def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
+    """FOCUS column -> SQL expression over typed_relation()."""
+    currencies = ", ".join(sql_str(c) for c in sorted(ISO_4217))
+    bad_currency = bad_input_sql(source_names.get("currency", "currency"),
+                                 "'unknown currency code ' || coalesce('''' || currency || '''', 'NULL') || "
+                                 "' (expected an ISO 4217 code such as USD)'")
+    bad_type = bad_input_sql(source_names.get("cost_type", "cost_type"),
+                             "'unknown cost type ''' || __type || '''' || "
+                             + sql_str(f" (aispend maps: {', '.join(COST_TYPES)})"))
+    bad_month = bad_input_sql(source_names.get("invoice_month", "invoice.month"),
+                              "'value ' || coalesce('''' || invoice_month || '''', 'NULL') || "
+                              "' is not a month (YYYYMM)'")
+    category = (f"CASE WHEN __category0 IS NULL THEN {bad_type} "
+                f"WHEN __type = 'adjustment' AND __billed < 0 AND adjustment_info_type IN "
+                f"({', '.join(sql_str(t) for t in CREDIT_ADJUSTMENTS)}) THEN 'Credit' ELSE __category0 END")
+    frequency = f"CASE __type {_whens(COST_TYPES, lambda v: v.charge_frequency)} END"
+    period = "try_strptime(CAST(invoice_month AS VARCHAR), '%Y%m')"
+    period_start = f"CAST(CASE WHEN {period} IS NULL THEN {bad_month} ELSE {period} END AS TIMESTAMPTZ)"
+    is_usage = "__type = 'regular'"
+    return {
+        "AvailabilityZone": "NULLIF(location_zone, '')",
+        "BilledCost": "__billed",
+        "BillingAccountId": "billing_account_id",
+        "BillingAccountType": "'Billing Account'",
+        "BillingCurrency": f"CASE WHEN currency IN ({currencies}) THEN currency ELSE {bad_currency} END",
+        "BillingPeriodStart": period_start,
+        "BillingPeriodEnd": f"{period_start} + INTERVAL 1 MONTH",
+        "ChargeCategory": category,
+        "ChargeDescription": "sku_description",
+        "ChargeFrequency": frequency,
+        "ChargePeriodStart": "CAST(usage_start_time AS TIMESTAMPTZ)",
+        "ChargePeriodEnd": "CAST(usage_end_time AS TIMESTAMPTZ)",
+        "ConsumedQuantity": f"CASE WHEN {is_usage} THEN CAST(usage_amount AS {DEC}) END",
+        "ConsumedUnit": f"CASE WHEN {is_usage} AND usage_amount IS NOT NULL "
+                        f"THEN coalesce({unit_sql('usage_unit')}, 'Units') END",
+        "ContractedCost": "__billed",
+        "EffectiveCost": "__billed + __credit_total",
+        "InvoiceIssuerName": sql_str(PROVIDER),
+        "ListCost": f"coalesce(CAST(cost_at_list AS {DEC}), __billed)",
+        # Spot VMs' SKUs read "Spot Preemptible ...".
+        "PricingCategory": f"CASE WHEN {is_usage} THEN CASE WHEN contains(sku_description, 'Preemptible') "
+                           f"THEN 'Dynamic' ELSE 'Standard' END END",
+        # FOCUS: Tax has no pricing quantity; a quantity always has a unit.
+        "PricingQuantity": f"CASE WHEN __type <> 'tax' THEN CAST(usage_amount_in_pricing_units AS {DEC}) END",
+        "PricingUnit": f"CASE WHEN __type <> 'tax' AND usage_amount_in_pricing_units IS NOT NULL "
+                       f"THEN coalesce({unit_sql('usage_pricing_unit')}, 'Units') END",
+        "ProviderName": sql_str(PROVIDER),
+        "PublisherName": f"coalesce(NULLIF(seller_name, ''), {sql_str(PROVIDER)})",
+        "RegionId": "NULLIF(location_region, '')",
+        "RegionName": "NULLIF(location_region, '')",
+        "ResourceId": "NULLIF(resource_global_name, '')",
+        "ResourceName": "NULLIF(resource_name, '')",
+        "ServiceCategory": f"coalesce(CASE __service {_whens(SERVICES, lambda v: v[0])} END, 'Other')",
+        # FOCUS string handling is ASCII (strlen counts bytes, length characters: equal means ASCII).
+        "ServiceName": "CASE WHEN strlen(__service) = length(__service) THEN __service ELSE "
+                       "regexp_replace(strip_accents(__service), '[^\\x00-\\x7F]', '', 'g') END",
+        "ServiceSubcategory": f"coalesce(CASE __service {_whens(SERVICES, lambda v: v[1])} END, 'Other (Other)')",
+        "SkuId": "sku_id",
+        "SkuMeter": "sku_description",
+        "SkuPriceDetails": "CASE WHEN __machine IS NOT NULL THEN to_json({'InstanceType': __machine}) END",
+        "SubAccountId": "project_id",
+        "SubAccountName": "project_name",
+        "SubAccountType": "CASE WHEN project_id IS NOT NULL THEN 'Project' END",
+        "Tags": _tags_sql(),
+        "x_Source": sql_str(SOURCE),
+        "x_SourceFile": "__file",
+        "x_SourceRow": "__row",
+        "x_ChargeType": "__type",
+        "x_UsageType": "sku_description",
+        "x_InstanceType": "__machine",
+        "x_Credits": "CASE WHEN len(__credit_list) > 0 THEN to_json(__credit_list) END",
+    }
+
+
+def focus_query(mappings: list[FileMapping], streams: list[str | None] | None = None) -> str:
+    """One SELECT producing FOCUS rows (contract columns, in order) from every file of a delivery."""
+    streams = streams or [None] * len(mappings)
+    # Each file is mapped on its own (CSV text and Parquet types differ; errors name its columns).
+    return " UNION ALL ".join(f"(SELECT {select_list(focus_expressions(m.source_names))} "
+                              f"FROM ({typed_relation(m, s)}))" for m, s in zip(mappings, streams))
+
+
+def _month(column: str) -> str:
+    return f"substr(CAST({column} AS VARCHAR), 1, 4) || '-' || substr(CAST({column} AS VARCHAR), 5, 2)"
+
+
+def source_totals_sql(mapping: FileMapping) -> str:
+    """The export's own total of `cost` per invoice month and currency, computed straight from
+    the file (independently of the FOCUS mapping) for the conservation check."""
+    return (f"SELECT {_month('invoice_month')} AS billing_period, currency, "
+            f"sum(CAST(cost AS DECIMAL(38,18))) AS total FROM ({mapping.relation(rows=False)}) GROUP BY ALL")
+
+
+def delivery_totals_sql(mappings: list[FileMapping]) -> str:
+    """The delivery's own totals: every file's, summed."""
+    return summed_totals_sql([source_totals_sql(m) for m in mappings])
+
+
+def billing_periods(mapping: FileMapping, con) -> list[str]:
+    """The invoice months an export holds (a daily export can carry late rows of last month)."""
+    import duckdb
+    try:
+        rows = con.execute(f"SELECT CAST(invoice_month AS VARCHAR), min(__row) FROM ({mapping.relation()}) "
+                           f"GROUP BY 1 ORDER BY 1").fetchall()
+    except duckdb.IOException as exc:
+        raise BadInputError(mapping.path.name, f"{str(exc).splitlines()[0]} (the file looks truncated or "
+                                               f"corrupt; ask for a re-delivery)") from exc
+    if not rows:
+        raise BadInputError(mapping.path.name, "the export has a header but no line items")
+    out = []
+    for month, row in rows:
+        if month is None or len(month) != 6 or not month.isdigit() or not 1 <= int(month[4:]) <= 12:
+            raise BadInputError(mapping.path.name, f"value {month!r} is not a month (YYYYMM)", row,
+                                mapping.source_names["invoice_month"])
+        out.append(f"{month[:4]}-{month[4:]}")
+    return out

@@ -1,0 +1,132 @@
+"""The GCP billing export read from BigQuery, here the PyPI emulator `bqemulator` started by the
+test on 127.0.0.1 (a real server speaking BigQuery's REST API), with the export's nested schema."""
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from google.cloud import bigquery
+
+from pipelines.remote.bigquery import BigQueryBillingExport, sync_bigquery
+from pipelines.remote.s3 import SourceUnreachable
+from pipelines.storage import DataRoot
+from servers import BigQueryEmulator, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = "billing-proj"
+S = bigquery.SchemaField
+KV = [S("key", "STRING"), S("value", "STRING")]
+SCHEMA = [
+    S("billing_account_id", "STRING"),
+    S("service", "RECORD", fields=[S("id", "STRING"), S("description", "STRING")]),
+    S("sku", "RECORD", fields=[S("id", "STRING"), S("description", "STRING")]),
+    S("usage_start_time", "TIMESTAMP"), S("usage_end_time", "TIMESTAMP"),
+    S("project", "RECORD", fields=[S("id", "STRING"), S("name", "STRING"), S("labels", "RECORD", mode="REPEATED", fields=KV)]),
+    S("labels", "RECORD", mode="REPEATED", fields=KV),
+    S("system_labels", "RECORD", mode="REPEATED", fields=KV),
+    S("location", "RECORD", fields=[S("location", "STRING"), S("country", "STRING"), S("region", "STRING"), S("zone", "STRING")]),
+    S("export_time", "TIMESTAMP"), S("cost", "FLOAT"), S("currency", "STRING"), S("currency_conversion_rate", "FLOAT"),
+    S("usage", "RECORD", fields=[S("amount", "FLOAT"), S("unit", "STRING"), S("amount_in_pricing_units", "FLOAT"),
+                                 S("pricing_unit", "STRING")]),
+    S("credits", "RECORD", mode="REPEATED", fields=[S("name", "STRING"), S("amount", "FLOAT"), S("full_name", "STRING"),
+                                                     S("id", "STRING"), S("type", "STRING")]),
+    S("invoice", "RECORD", fields=[S("month", "STRING")]),
+    S("cost_type", "STRING"), S("cost_at_list", "FLOAT"),
+]
+
+
+def row(i: int, month: str, export_time: str, cost: float) -> dict:
+    y, m = month[:4], month[4:]
+    return {
+        "billing_account_id": "01A2B3-C4D5E6-F7A8B9",
+        "service": {"id": "6F81-5844-456A", "description": "Compute Engine"},
+        "sku": {"id": "A100-GPU", "description": "Nvidia Tesla A100 GPU running in Americas"},
+        "usage_start_time": f"{y}-{m}-01T{i % 24:02d}:00:00Z", "usage_end_time": f"{y}-{m}-01T{i % 24:02d}:59:59Z",
+        "project": {"id": "ml-train", "name": "ML training", "labels": [{"key": "team", "value": "ml-research"}]},
+        "labels": [{"key": "owner-team", "value": "ML-Research"}], "system_labels": [],
+        "location": {"location": "us-central1", "country": "US", "region": "us-central1", "zone": "us-central1-a"},
+        "export_time": export_time, "cost": cost, "currency": "USD", "currency_conversion_rate": 1.0,
+        "usage": {"amount": 3600.0, "unit": "seconds", "amount_in_pricing_units": 1.0, "pricing_unit": "hour"},
+        "credits": [{"name": "Committed use discount", "amount": -round(cost * 0.3, 6), "full_name": None,
+                     "id": "CUD-1", "type": "COMMITTED_USAGE_DISCOUNT"}] if i % 3 == 0 else [],
+        "invoice": {"month": month}, "cost_type": "regular", "cost_at_list": round(cost * 1.1, 6),
+    }
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    server = BigQueryEmulator(ROOT / ".venv-bqemulator", PROJECT)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def export(emulator, request):
+    cfg = BigQueryBillingExport(project=PROJECT, dataset="billing", table=f"gcp_billing_export_v1_{request.node.name[-12:]}",
+                                api_endpoint=emulator.endpoint)
+    client = cfg.client()
+    client.create_dataset("billing", exists_ok=True)
+    client.create_table(bigquery.Table(cfg.table_id, schema=SCHEMA), exists_ok=True)
+    return cfg, client
+
+
+def landed_rows(delivery) -> list[dict]:
+    (file,) = delivery.files
+    with open(file, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_month_lands_whole_and_only_when_new_rows_arrive(export, tmp_path):
+    cfg, client = export
+    costs = [1.25, 0.1, 3.3333, 12.0, 0.07]
+    assert client.insert_rows_json(cfg.table_id, [row(i, "202610", "2026-10-02T01:00:00Z", c) for i, c in enumerate(costs)]) == []
+    assert client.insert_rows_json(cfg.table_id, [row(9, "202609", "2026-10-01T05:00:00Z", 99.0)]) == []
+    root = DataRoot(tmp_path)
+    [(delivery, new)] = sync_bigquery(root, "gcp-billing", cfg, "2026-10")
+    assert new
+    rows = landed_rows(delivery)
+    assert len(rows) == len(costs)  # only invoice month 2026-10
+    assert sum(Decimal(r["cost"]) for r in rows) == sum(Decimal(repr(c)) for c in costs)
+    assert json.loads(rows[0]["project.labels"]) == [{"key": "team", "value": "ml-research"}]
+    assert {r["invoice.month"] for r in rows} == {"202610"}
+    # No new export: nothing is queried out or landed again.
+    assert sync_bigquery(root, "gcp-billing", cfg, "2026-10") == []
+    # GCP adds a late row to the month: the whole month is exported again and replaces it.
+    assert client.insert_rows_json(cfg.table_id, [row(7, "202610", "2026-10-03T01:00:00Z", 5.5)]) == []
+    [(again, new)] = sync_bigquery(root, "gcp-billing", cfg, "2026-10")
+    assert new and len(landed_rows(again)) == len(costs) + 1
+    assert root.latest_delivery("gcp-billing", "2026-10").delivery_id == again.delivery_id
+
+
+def test_unreachable_bigquery_is_a_clear_error(tmp_path):
+    cfg = BigQueryBillingExport(project=PROJECT, dataset="billing", table="t",
+                                api_endpoint=f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(SourceUnreachable, match="billing-proj.billing.t at http://127.0.0.1"):
+        sync_bigquery(DataRoot(tmp_path), "gcp-billing", cfg, "2026-10")
+
+
+def test_aispend_run_picks_up_the_table_and_a_quiet_night_reprocesses_nothing(export, tmp_path):
+    from click.testing import CliRunner
+    import duckdb
+    from pipelines.cli import main
+    cfg, client = export
+    costs = [2.5, 0.75, 10.125]
+    assert client.insert_rows_json(cfg.table_id, [row(i, "202610", "2026-10-02T01:00:00Z", c) for i, c in enumerate(costs)]) == []
+    config = tmp_path / "aispend.yaml"
+    config.write_text(f"data_dir: data\nsources:\n  gcp-billing:\n    bigquery:\n      project: {PROJECT}\n"
+                      f"      dataset: billing\n      table: {cfg.table}\n      api_endpoint: {cfg.api_endpoint}\n")
+    first = CliRunner().invoke(main, ["run", "--config", str(config), "--period", "2026-10"], catch_exceptions=False)
+    assert first.exit_code == 0, first.output + first.stderr
+    assert "2026-10 gcp_billing: published" in first.output
+    con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
+    billed, effective, providers = con.execute(
+        "SELECT sum(BilledCost), sum(EffectiveCost), list(DISTINCT ProviderName) FROM focus_costs").fetchone()
+    con.close()
+    assert billed == sum(Decimal(repr(c)) for c in costs)
+    credits = sum(Decimal(repr(-round(c * 0.3, 6))) for i, c in enumerate(costs) if i % 3 == 0)
+    assert effective == billed + credits and providers == ["Google Cloud"]
+    second = CliRunner().invoke(main, ["run", "--config", str(config), "--period", "2026-10"], catch_exceptions=False)
+    assert second.exit_code == 0 and "2026-10 gcp_billing: unchanged" in second.output
