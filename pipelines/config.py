@@ -8,6 +8,7 @@ import yaml
 
 from normalizers.normalize import SOURCES
 
+from .remote.azure_blob import BlobConfig
 from .remote.bigquery import BigQueryBillingExport
 from .remote.s3 import S3Config
 
@@ -21,6 +22,7 @@ class SourceConfig:
     inbox: Path  # folder where this source's exports are delivered
     s3: S3Config | None = None  # AWS CUR delivered to S3
     bigquery: BigQueryBillingExport | None = None  # the GCP billing export table
+    blob: BlobConfig | None = None  # Azure Cost Management exports in Blob Storage
 
 
 @dataclass
@@ -31,7 +33,8 @@ class Config:
 
 
 _TOP_KEYS = {"data_dir", "sources"}
-_SOURCE_KEYS = {"inbox", "s3", "bigquery"}
+_SOURCE_KEYS = {"inbox", "s3", "bigquery", "blob"}
+_BLOB_KEYS = {"container", "prefix", "connection_string_env"}
 _BIGQUERY_KEYS = {"project", "dataset", "table", "location", "api_endpoint"}
 _S3_KEYS = {"bucket", "prefix", "endpoint_url", "region", "profile"}
 
@@ -74,7 +77,24 @@ def load_config(path: Path | None, data_dir: Path | None = None) -> Config:
             cfg.sources[name].s3 = _s3_config(path, name, settings["s3"])
         if "bigquery" in settings:
             cfg.sources[name].bigquery = _bigquery_config(path, name, settings["bigquery"])
+        if "blob" in settings:
+            cfg.sources[name].blob = _blob_config(path, name, settings["blob"])
     return cfg
+
+
+def _blob_config(path: Path, name: str, raw) -> BlobConfig:
+    where = f"sources.{name}.blob"
+    if name != "azure-cost":
+        raise ConfigError(f"{path}: '{where}': only azure-cost is read from Blob Storage")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: '{where}' must be a mapping with at least 'container'")
+    _unknown(path, f"{where}.", raw, _BLOB_KEYS)
+    for key, value in raw.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: '{where}.{key}' must be text")
+    if "container" not in raw:
+        raise ConfigError(f"{path}: '{where}.container' is required")
+    return BlobConfig(**raw)
 
 
 def _bigquery_config(path: Path, name: str, raw) -> BigQueryBillingExport:

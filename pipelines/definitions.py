@@ -14,6 +14,7 @@ from normalizers.normalize import SOURCES
 
 from . import ingest, warehouse
 from .config import load_config
+from .remote.azure_blob import sync_blob
 from .remote.bigquery import sync_bigquery
 from .remote.s3 import SourceUnreachable, sync_s3
 from .storage import DataRoot
@@ -49,6 +50,8 @@ def landing_asset(source: str):
                 landed += sync_s3(settings.root(), source, source_cfg.s3, period)
             if source_cfg.bigquery is not None:
                 landed += sync_bigquery(settings.root(), source, source_cfg.bigquery, period)
+            if source_cfg.blob is not None:
+                landed += sync_blob(settings.root(), source, source_cfg.blob, period)
             landed += ingest.sync_inbox(settings.root(), source, source_cfg.inbox, period)
         except SourceUnreachable as err:
             raise dg.Failure(description=f"{source}: unreachable: {err}") from err

@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/make-validator-venv.sh
 bash scripts/make-bqemulator-venv.sh
+bash scripts/make-azurite.sh
 exec .venv/bin/python -m pytest "$@"
