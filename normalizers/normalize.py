@@ -101,15 +101,17 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
     periods = [p for (p,) in con.execute(
         f"SELECT DISTINCT strftime(BillingPeriodStart, '%Y-%m') FROM read_parquet('{_escape(single)}') ORDER BY 1").fetchall()]
     result = NormalizeResult(module.SOURCE, inputs, out_dir)
-    for period in periods:
-        folder = out_dir / f"billing_period={period}"
+    if len(periods) == 1:
+        folder = out_dir / f"billing_period={periods[0]}"
         folder.mkdir(parents=True, exist_ok=True)
-        if len(periods) == 1:
-            single.rename(folder / "part_0.parquet")
-        else:
-            con.execute(f"COPY (SELECT * FROM read_parquet('{_escape(single)}') WHERE strftime(BillingPeriodStart, "
-                        f"'%Y-%m') = '{period}') TO '{_escape(folder / 'part_0.parquet')}' (FORMAT parquet, COMPRESSION zstd)")
-        result.partitions[period] = folder
+        single.rename(folder / "part_0.parquet")
+    elif periods:  # one read of the file, split by month (e.g. GCP's late rows of last month)
+        con.execute(f"COPY (SELECT *, strftime(BillingPeriodStart, '%Y-%m') AS billing_period "
+                    f"FROM read_parquet('{_escape(single)}')) TO '{_escape(out_dir)}' (FORMAT parquet, "
+                    f"COMPRESSION zstd, PARTITION_BY (billing_period), OVERWRITE_OR_IGNORE true, "
+                    f"FILENAME_PATTERN 'part_{{i}}')")
+    for period in periods:
+        result.partitions[period] = out_dir / f"billing_period={period}"
     single.unlink(missing_ok=True)
     result.rows = con.execute(
         f"SELECT count(*) FROM read_parquet('{_escape(out_dir)}/billing_period=*/*.parquet')").fetchone()[0] if periods else 0

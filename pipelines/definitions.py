@@ -80,6 +80,10 @@ def focus_asset(source: str):
         except BadInputError as err:
             raise dg.Failure(description=f"{source}: {err} (the delivery was quarantined; "
                                          f"the last good data stays published)") from err
+        if result.status == "published":
+            # Refresh the warehouse now, not only in warehouse_views: that asset waits for every
+            # source, and one unreachable source must not hide the others' new data.
+            warehouse.refresh(settings.root())
         for c in result.checks:
             yield dg.AssetCheckResult(check_name=c.name, passed=c.passed, metadata={"detail": c.detail, **c.metadata})
         if result.status == "no-delivery":

@@ -164,3 +164,16 @@ def test_unreachable_source_fails_with_a_clear_message(tmp_path, monkeypatch):
     result = run(cfg, "2026-09")
     assert result.exit_code != 0
     assert "aws-cur: unreachable: s3://billing-exports/cur/" in result.stderr
+
+
+def test_an_unreachable_source_leaves_the_others_running(tmp_path, monkeypatch):
+    from pipelines.generators.azure_cost import generate as generate_azure
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    cfg = config(tmp_path, free_port())  # S3 configured, nothing listening
+    generate_azure(tmp_path / "data" / "inbox" / "azure-cost" / "ea.csv", 500, "2026-09", seed=1, fmt="ea-actual")
+    result = run(cfg, "2026-09")
+    assert result.exit_code != 0 and "aws-cur: unreachable" in result.stderr
+    assert "2026-09 azure_cost: published" in result.output
+    con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT list(DISTINCT ProviderName) FROM focus_costs").fetchone()[0] == ["Microsoft"]

@@ -1,7 +1,7 @@
-"""Benchmark: `aispend normalize aws-cur` against DuckDB's plain CSV/Parquet -> Parquet copy of
+"""Benchmark: `aispend normalize SOURCE` (aws-cur, gcp-billing, azure-cost) against DuckDB's plain CSV/Parquet -> Parquet copy of
 the same file, measured in the same run. Prints rows/s, peak RSS and the ratio.
 
-    python benchmarks/normalize_aws_cur.py --rows 1000000 5000000
+    python benchmarks/normalize.py --rows 1000000 5000000 [--source gcp-billing]
 
 Targets (issue #2): at least 0.7x the plain copy's speed; peak RSS under 2 GB and no larger at
 5M rows than at 1M. Every measurement runs in a fresh process so that peak RSS is its own."""
@@ -44,21 +44,25 @@ def measure(cmd: list[str], repeat: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
-    ap.add_argument("--formats", nargs="+", default=["csv.gz", "parquet"])
+    ap.add_argument("--source", default="aws-cur", choices=["aws-cur", "gcp-billing", "azure-cost"])
+    ap.add_argument("--formats", nargs="+", default=None,
+                    help="file suffixes [default: csv.gz and parquet for aws-cur and gcp-billing, csv for azure-cost]")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best time counts")
     args = ap.parse_args()
+    args.formats = args.formats or (["csv"] if args.source == "azure-cost" else ["csv.gz", "parquet"])
     aispend = str(Path(sys.executable).with_name("aispend"))
     work = args.workdir or Path(tempfile.mkdtemp(prefix="aispend-bench-"))
     print(f"{'input':<22}{'rows':>10}{'aispend rows/s':>16}{'RSS MB':>9}{'plain rows/s':>15}{'RSS MB':>9}{'ratio':>7}")
     results = []
     for fmt in args.formats:
         for rows in args.rows:
-            src = work / f"cur-{rows}.{fmt}"
+            src = work / f"{args.source}-{rows}.{fmt}"
             if not src.exists():
-                subprocess.run([aispend, "generate", "aws-cur", "--rows", str(rows), "--period", "2026-10",
+                subprocess.run([aispend, "generate", args.source, "--rows", str(rows), "--period", "2026-10",
                                 "-o", str(src)], check=True, stdout=subprocess.DEVNULL)
-            ours = measure([aispend, "normalize", "aws-cur", str(src), "-o", str(work / f"out-{rows}-{fmt}")], args.repeat)
+            ours = measure([aispend, "normalize", args.source, str(src), "-o", str(work / f"out-{rows}-{fmt}")],
+                           args.repeat)
             plain = measure([sys.executable, "-c", PLAIN_COPY, str(src), str(work / f"plain-{rows}-{fmt}.parquet")],
                             args.repeat)
             r_ours, r_plain = rows / ours["secs"], rows / plain["secs"]
