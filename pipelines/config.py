@@ -34,9 +34,6 @@ class Config:
 
 _TOP_KEYS = {"data_dir", "sources"}
 _SOURCE_KEYS = {"inbox", "s3", "bigquery", "blob"}
-_BLOB_KEYS = {"container", "prefix", "connection_string_env"}
-_BIGQUERY_KEYS = {"project", "dataset", "table", "location", "api_endpoint"}
-_S3_KEYS = {"bucket", "prefix", "endpoint_url", "region", "profile"}
 
 
 def default_config(data_dir: Path) -> Config:
@@ -73,55 +70,37 @@ def load_config(path: Path | None, data_dir: Path | None = None) -> Config:
             if not isinstance(settings["inbox"], str):
                 raise ConfigError(f"{path}: 'sources.{name}.inbox' must be a folder path (text)")
             cfg.sources[name].inbox = (base / settings["inbox"]).resolve()
-        if "s3" in settings:
-            cfg.sources[name].s3 = _s3_config(path, name, settings["s3"])
-        if "bigquery" in settings:
-            cfg.sources[name].bigquery = _bigquery_config(path, name, settings["bigquery"])
-        if "blob" in settings:
-            cfg.sources[name].blob = _blob_config(path, name, settings["blob"])
+        for key in _REMOTES:
+            if key in settings:
+                setattr(cfg.sources[name], key, _remote(path, name, key, settings[key]))
     return cfg
 
 
-def _blob_config(path: Path, name: str, raw) -> BlobConfig:
-    where = f"sources.{name}.blob"
-    if name != "azure-cost":
-        raise ConfigError(f"{path}: '{where}': only azure-cost is read from Blob Storage")
+# Remote delivery settings: section key -> (the one source it serves, its type, allowed, required).
+_REMOTES = {
+    "s3": ("aws-cur", S3Config, {"bucket", "prefix", "endpoint_url", "region", "profile"}, ("bucket",)),
+    "bigquery": ("gcp-billing", BigQueryBillingExport, {"project", "dataset", "table", "location", "api_endpoint"},
+                 ("project", "dataset", "table")),
+    "blob": ("azure-cost", BlobConfig, {"container", "prefix", "connection_string_env"}, ("container",)),
+}
+
+
+def _remote(path: Path, name: str, key: str, raw):
+    """One remote delivery section, validated: only text values, known keys, required ones set."""
+    source, kind, allowed, required = _REMOTES[key]
+    where = f"sources.{name}.{key}"
+    if name != source:
+        raise ConfigError(f"{path}: '{where}': only {source} is delivered this way")
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: '{where}' must be a mapping with at least 'container'")
-    _unknown(path, f"{where}.", raw, _BLOB_KEYS)
-    for key, value in raw.items():
+        raise ConfigError(f"{path}: '{where}' must be a mapping with {', '.join(required)}")
+    _unknown(path, f"{where}.", raw, allowed)
+    for k, value in raw.items():
         if not isinstance(value, str):
-            raise ConfigError(f"{path}: '{where}.{key}' must be text")
-    if "container" not in raw:
-        raise ConfigError(f"{path}: '{where}.container' is required")
-    return BlobConfig(**raw)
-
-
-def _bigquery_config(path: Path, name: str, raw) -> BigQueryBillingExport:
-    where = f"sources.{name}.bigquery"
-    if name != "gcp-billing":
-        raise ConfigError(f"{path}: '{where}': only gcp-billing is read from BigQuery")
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: '{where}' must be a mapping with project, dataset and table")
-    _unknown(path, f"{where}.", raw, _BIGQUERY_KEYS)
-    for key in ("project", "dataset", "table"):
-        if not isinstance(raw.get(key), str):
-            raise ConfigError(f"{path}: '{where}.{key}' is required (text)")
-    return BigQueryBillingExport(**raw)
-
-
-def _s3_config(path: Path, name: str, raw) -> S3Config:
-    if name != "aws-cur":
-        raise ConfigError(f"{path}: 'sources.{name}.s3': only aws-cur is delivered to S3")
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: 'sources.{name}.s3' must be a mapping with at least 'bucket'")
-    _unknown(path, f"sources.{name}.s3.", raw, _S3_KEYS)
-    for key, value in raw.items():
-        if not isinstance(value, str):
-            raise ConfigError(f"{path}: 'sources.{name}.s3.{key}' must be text")
-    if "bucket" not in raw:
-        raise ConfigError(f"{path}: 'sources.{name}.s3.bucket' is required")
-    return S3Config(**raw)
+            raise ConfigError(f"{path}: '{where}.{k}' must be text")
+    for k in required:
+        if k not in raw:
+            raise ConfigError(f"{path}: '{where}.{k}' is required")
+    return kind(**raw)
 
 
 def _unknown(path: Path, prefix: str, raw: dict, allowed: set[str]) -> None:

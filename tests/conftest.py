@@ -5,11 +5,13 @@ import gzip
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+CENT = Decimal("0.01")
 AWS_SAMPLES = sorted((SHARED / "samples" / "aws").glob("*.csv")) if SHARED.exists() else []
 
 
@@ -67,3 +69,30 @@ def generated(tmp_path_factory):
     base = tmp_path_factory.mktemp("generated")
     return {fmt: generate(base / f"cur.{ext}", 20_000, "2026-10", seed=5, fmt=fmt)
             for fmt, ext in (("legacy-csv", "csv.gz"), ("cur2-parquet", "parquet"), ("cur2-csv", "csv"))}
+
+
+def focus_totals(out: Path) -> dict:
+    """Per (billing period, currency): (sum BilledCost, sum EffectiveCost) of FOCUS output."""
+    rows = duckdb.sql(f"SELECT strftime(BillingPeriodStart, '%Y-%m'), BillingCurrency, sum(BilledCost), "
+                      f"sum(EffectiveCost) FROM read_parquet('{out}/*/*.parquet') GROUP BY ALL").fetchall()
+    return {(p, c): (b, e) for p, c, b, e in rows}
+
+
+def assert_totals(want: dict, out: Path):
+    """FOCUS output's BilledCost and EffectiveCost equal `want` per period and currency, to the cent."""
+    got = focus_totals(out)
+    assert set(got) == set(want)
+    for key, (billed, effective) in want.items():
+        assert got[key][0].quantize(CENT) == billed.quantize(CENT), f"BilledCost {key}: {got[key][0]} vs {billed}"
+        assert got[key][1].quantize(CENT) == effective.quantize(CENT), f"EffectiveCost {key}: {got[key][1]} vs {effective}"
+
+
+def assert_official(out: Path):
+    """The FinOps Foundation's validator fails no rule on any FOCUS file under `out`."""
+    from normalizers.conformance import run_validator
+    parts = sorted(out.rglob("*.parquet"))
+    assert parts
+    for part in parts:
+        result = run_validator(part)
+        assert result.tests > 100, "the validator ran no rules"
+        assert result.failed == {}, f"{part}: {result.failed}"

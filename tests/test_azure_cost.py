@@ -21,7 +21,7 @@ from normalizers.errors import BadInputError
 from normalizers.normalize import normalize
 from normalizers.pandera_schema import validate_parquet
 
-from conftest import SHARED
+from conftest import SHARED, assert_official, assert_totals
 
 CENT = Decimal("0.01")
 AZURE = SHARED / "samples" / "azure"
@@ -104,18 +104,8 @@ def add(*totals):
     return out
 
 
-def focus_totals(out: Path) -> dict:
-    rows = duckdb.sql(f"SELECT strftime(BillingPeriodStart, '%Y-%m'), BillingCurrency, sum(BilledCost), "
-                      f"sum(EffectiveCost) FROM read_parquet('{out}/*/*.parquet') GROUP BY ALL").fetchall()
-    return {(p, c): (b, e) for p, c, b, e in rows}
-
-
 def assert_conserved(want: dict, out: Path):
-    got = focus_totals(out)
-    assert set(got) == set(want)
-    for key, (billed, effective) in want.items():
-        assert got[key][0].quantize(CENT) == billed.quantize(CENT), f"BilledCost {key}: {got[key][0]} vs {billed}"
-        assert got[key][1].quantize(CENT) == effective.quantize(CENT), f"EffectiveCost {key}: {got[key][1]} vs {effective}"
+    assert_totals(want, out)
 
 
 def assert_contract(out: Path):
@@ -407,12 +397,7 @@ def test_missing_required_column(azure_generated, tmp_path, column):
 
 def _official(tmp_path: Path, inputs: list[Path]):
     normalize("azure-cost", inputs, tmp_path)
-    parts = sorted(tmp_path.rglob("*.parquet"))
-    assert parts
-    for part in parts:
-        result = run_validator(part)
-        assert result.tests > 100, "the validator ran no rules"
-        assert result.failed == {}, f"{[p.name for p in inputs]}: {result.failed}"
+    assert_official(tmp_path)
 
 
 @pytest.mark.official

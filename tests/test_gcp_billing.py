@@ -21,7 +21,7 @@ from normalizers.gcp_billing import COST_TYPES
 from normalizers.normalize import normalize
 from normalizers.pandera_schema import validate_parquet
 
-from conftest import SHARED
+from conftest import SHARED, assert_official, assert_totals, focus_totals
 
 GCP_SAMPLES = sorted((SHARED / "samples" / "gcp").glob("*.csv")) if SHARED.exists() else []
 CENT = Decimal("0.01")
@@ -75,19 +75,8 @@ def expected_totals(path: Path) -> dict[tuple[str, str], tuple[Decimal, Decimal]
     return out
 
 
-def focus_totals(out: Path) -> dict:
-    rows = duckdb.sql(f"SELECT strftime(BillingPeriodStart, '%Y-%m'), BillingCurrency, sum(BilledCost), "
-                      f"sum(EffectiveCost) FROM read_parquet('{out}/*/*.parquet') GROUP BY ALL").fetchall()
-    return {(p, c): (b, e) for p, c, b, e in rows}
-
-
 def assert_conserved(source: Path, out: Path):
-    expected = expected_totals(source)
-    actual = focus_totals(out)
-    assert set(actual) == set(expected)
-    for key, (billed, effective) in expected.items():
-        assert actual[key][0].quantize(CENT) == billed.quantize(CENT), f"BilledCost {key}"
-        assert actual[key][1].quantize(CENT) == effective.quantize(CENT), f"EffectiveCost {key}"
+    assert_totals(expected_totals(source), out)
 
 
 def q(out: Path, sql: str) -> list[tuple]:
@@ -357,24 +346,14 @@ def test_source_totals_match_the_independent_reading(gcp_generated):
 
 # --- the official validator ---
 
-def _validate_all(out: Path):
-    from normalizers.conformance import run_validator
-    parts = sorted(out.rglob("*.parquet"))
-    assert parts
-    for part in parts:
-        result = run_validator(part)
-        assert result.tests > 100, "the validator ran no rules"
-        assert result.failed == {}, f"{part}: {result.failed}"
-
-
 @pytest.mark.official
 @pytest.mark.parametrize("sample", GCP_SAMPLES, ids=lambda p: p.name)
 def test_samples_pass_official_validator(sample, tmp_path):
     normalize("gcp-billing", [sample], tmp_path)
-    _validate_all(tmp_path)
+    assert_official(tmp_path)
 
 
 @pytest.mark.official
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_generated_passes_official_validator(gcp_normalized, fmt):
-    _validate_all(gcp_normalized[fmt])
+    assert_official(gcp_normalized[fmt])

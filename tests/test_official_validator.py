@@ -9,17 +9,12 @@ import pytest
 from normalizers.conformance import KNOWN_VALIDATOR_DEFECTS, run_validator
 from normalizers.normalize import normalize
 
-from conftest import AWS_SAMPLES
+from conftest import AWS_SAMPLES, assert_official
 
 
 def _check(tmp_path, inputs):
     normalize("aws-cur", inputs, tmp_path)
-    parts = sorted(tmp_path.rglob("*.parquet"))
-    assert parts
-    for part in parts:
-        result = run_validator(part)
-        assert result.tests > 100, "the validator ran no rules"
-        assert result.failed == {}, f"{part}: {result.failed}"
+    assert_official(tmp_path)
 
 
 @pytest.mark.official

@@ -165,3 +165,13 @@ def test_dagster_workspace_loads():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "All code locations passed validation" in proc.stderr + proc.stdout
+
+
+def test_remote_config_errors_name_the_key(tmp_path):
+    cfg = tmp_path / "aispend.yaml"
+    cfg.write_text("sources:\n  aws-cur:\n    s3:\n      bucket: b\n      regoin: eu-west-1\n")
+    result = CliRunner().invoke(main, ["run", "--config", str(cfg)])
+    assert result.exit_code != 0 and "unknown key 'sources.aws-cur.s3.regoin'" in result.stderr
+    cfg.write_text("sources:\n  gcp-billing:\n    bigquery:\n      project: p\n      dataset: d\n")
+    result = CliRunner().invoke(main, ["run", "--config", str(cfg)])
+    assert result.exit_code != 0 and "'sources.gcp-billing.bigquery.table' is required" in result.stderr
