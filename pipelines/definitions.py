@@ -39,7 +39,8 @@ def landing_asset(source: str):
     key = source.replace("-", "_")
 
     @dg.asset(name=f"{key}_landing", partitions_def=MONTHLY, group_name="landing",
-              description=f"New {source} deliveries copied from the inbox into landing/, by checksum.")
+              description=f"New {source} deliveries, from its configured S3 / BigQuery / Blob location "
+                          f"and the local inbox, copied into landing/ (by checksum; only what changed).")
     def _landing(context: dg.AssetExecutionContext, settings: AispendSettings) -> dg.MaterializeResult:
         cfg = settings.config()
         period = context.partition_key[:7]
