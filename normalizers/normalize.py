@@ -22,7 +22,7 @@ SOURCES = {aws_cur.SOURCE: aws_cur, gcp_billing.SOURCE: gcp_billing, azure_cost.
 _BAD_INPUT = re.compile(r"aispend-bad-input\|([^|]*)\|(\d+)\|([^|]*)\|(.*)", re.S)
 
 
-def connect(memory_limit: str = "1500MB", threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def connect(memory_limit: str = "1500MB") -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     # Bounded memory: the Parquet writer otherwise buffers far more than it needs (measured).
@@ -31,8 +31,6 @@ def connect(memory_limit: str = "1500MB", threads: int | None = None) -> duckdb.
     # Row order carries no meaning (x_SourceRow does): not preserving it lets the Parquet
     # writer stream instead of holding batches back (memory grew with rows otherwise).
     con.execute("SET preserve_insertion_order = false")
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
     return con
 
 
@@ -41,7 +39,7 @@ class NormalizeResult:
     source: str
     files: list[Path]
     out_dir: Path
-    partitions: dict[str, Path] = field(default_factory=dict)  # billing period -> parquet file
+    partitions: dict[str, Path] = field(default_factory=dict)  # billing period -> its folder
     rows: int = 0
 
 
