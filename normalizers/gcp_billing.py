@@ -257,7 +257,8 @@ def _tags_sql() -> str:
     keys = f"list_transform({merged}, lambda e: e.key)"
     kept = (f"list_filter({merged}, lambda e, i: e.key IS NOT NULL AND e.key <> '' "
             f"AND list_position({keys}, e.key) = i)")
-    return f"CASE WHEN len({kept}) > 0 THEN to_json(map_from_entries({kept})) END"
+    # `kept` is built once (a CASE on len(kept) built it twice): no labels is '{}', made NULL.
+    return f"CAST(NULLIF(CAST(to_json(map_from_entries({kept})) AS VARCHAR), '{{}}') AS JSON)"
 
 
 def typed_relation(mapping: FileMapping, stream: str | None = None) -> str:
@@ -269,8 +270,14 @@ def typed_relation(mapping: FileMapping, stream: str | None = None) -> str:
     credits = f"list_transform(__credits, lambda c: {{'type': c.type, 'name': c.name, 'amount': {amount}}})"
     categories = _whens(COST_TYPES, lambda v: v.charge_category)
     machine = f"list_extract(list_filter(__system_labels, lambda l: l.key = {sql_str(MACHINE_SPEC)}), 1).value"
-    return (f"SELECT *, coalesce(list_sum(list_transform(__credit_list, lambda c: c.amount)), 0) AS __credit_total "
+    bad_month = bad_input_sql(mapping.source_names.get("invoice_month", "invoice.month"),
+                              "'value ' || coalesce('''' || invoice_month || '''', 'NULL') || "
+                              "' is not a month (YYYYMM)'")
+    # The invoice month is parsed once per row here (it feeds BillingPeriodStart and End).
+    return (f"SELECT *, coalesce(list_sum(list_transform(__credit_list, lambda c: c.amount)), 0) AS __credit_total, "
+            f"CAST(CASE WHEN __month IS NULL THEN {bad_month} ELSE __month END AS TIMESTAMPTZ) AS __period_start "
             f"FROM (SELECT *, CAST(cost AS {DEC}) AS __billed, {credits} AS __credit_list, "
+            f"try_strptime(CAST(invoice_month AS VARCHAR), '%Y%m') AS __month, "
             f"coalesce(cost_type, 'regular') AS __type, "
             f"CASE coalesce(cost_type, 'regular') {categories} END AS __category0, "
             f"coalesce(service_description, 'Google Cloud') AS __service, "
@@ -287,15 +294,11 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
     bad_type = bad_input_sql(source_names.get("cost_type", "cost_type"),
                              "'unknown cost type ''' || __type || '''' || "
                              + sql_str(f" (aispend maps: {', '.join(COST_TYPES)})"))
-    bad_month = bad_input_sql(source_names.get("invoice_month", "invoice.month"),
-                              "'value ' || coalesce('''' || invoice_month || '''', 'NULL') || "
-                              "' is not a month (YYYYMM)'")
     category = (f"CASE WHEN __category0 IS NULL THEN {bad_type} "
                 f"WHEN __type = 'adjustment' AND __billed < 0 AND adjustment_info_type IN "
                 f"({', '.join(sql_str(t) for t in CREDIT_ADJUSTMENTS)}) THEN 'Credit' ELSE __category0 END")
     frequency = f"CASE __type {_whens(COST_TYPES, lambda v: v.charge_frequency)} END"
-    period = "try_strptime(CAST(invoice_month AS VARCHAR), '%Y%m')"
-    period_start = f"CAST(CASE WHEN {period} IS NULL THEN {bad_month} ELSE {period} END AS TIMESTAMPTZ)"
+    period_start = "__period_start"
     is_usage = "__type = 'regular'"
     return {
         "AvailabilityZone": "NULLIF(location_zone, '')",
