@@ -18,7 +18,7 @@ from pathlib import Path
 from .currencies import ISO_4217
 from .focus_contract import select_list
 from .errors import BadInputError
-from .sources import raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
+from .sources import bad_input_sql, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
 SOURCE = "aws-cur"
 PROVIDER = "AWS"
@@ -294,11 +294,6 @@ def _case(values: dict[str, str | None]) -> str:
 def _lit(v: str | None) -> str | None:
     return None if v is None else sql_str(v)
 
-
-def bad_input_sql(column: str, message_sql: str) -> str:
-    """A DuckDB error() call whose text normalize.py turns back into a BadInputError."""
-    return (f"error('aispend-bad-input|' || __file || '|' || __row || '|' || {sql_str(column)} "
-            f"|| '|' || {message_sql})")
 
 
 def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:

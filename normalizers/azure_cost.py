@@ -30,7 +30,7 @@ from pathlib import Path
 from .currencies import ISO_4217
 from .errors import BadInputError
 from .focus_contract import COLUMNS as FOCUS_COLUMNS, DATETIME, DECIMAL, JSON, select_list
-from .sources import raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
+from .sources import bad_input_sql, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
 SOURCE = "azure-cost"
 PROVIDER = "Microsoft"
@@ -266,11 +266,6 @@ def _case(column: str, values: dict[str, str | None]) -> str:
     whens = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in values.items() if v is not None)
     return f"CASE {column} {whens} END"
 
-
-def bad_input_sql(column: str, message_sql: str) -> str:
-    """A DuckDB error() call whose text normalize.py turns back into a BadInputError."""
-    return (f"error('aispend-bad-input|' || __file || '|' || __row || '|' || {sql_str(column)} "
-            f"|| '|' || {message_sql})")
 
 
 def _date(mapping: FileMapping, canon: str) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from .currencies import ISO_4217
 from .errors import BadInputError
 from .focus_contract import select_list
-from .sources import is_parquet, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
+from .sources import bad_input_sql, is_parquet, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
 SOURCE = "gcp-billing"
 PROVIDER = "Google Cloud"
@@ -234,11 +234,6 @@ class FileMapping:
         return (f"CASE WHEN __parsed_{key} IS NULL AND {col} IS NOT NULL THEN {bad} "
                 f"ELSE coalesce(__parsed_{key}, CAST([] AS {element}[])) END AS __{key}")
 
-
-def bad_input_sql(column: str, message_sql: str) -> str:
-    """A DuckDB error() call whose text normalize.py turns back into a BadInputError."""
-    return (f"error('aispend-bad-input|' || __file || '|' || __row || '|' || {sql_str(column)} "
-            f"|| '|' || {message_sql})")
 
 
 def _whens(mapping: dict, pick) -> str:

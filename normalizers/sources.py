@@ -22,6 +22,13 @@ def sql_str(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def bad_input_sql(column: str, message_sql: str) -> str:
+    """A DuckDB error() call, for a row-level check inside a query, whose text normalize.py
+    turns back into a BadInputError naming file, row and column."""
+    return (f"error('aispend-bad-input|' || __file || '|' || __row || '|' || {sql_str(column)} "
+            f"|| '|' || {message_sql})")
+
+
 def sql_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 

@@ -16,7 +16,8 @@ from . import ingest, warehouse
 from .config import load_config
 from .remote.azure_blob import sync_blob
 from .remote.bigquery import sync_bigquery
-from .remote.s3 import SourceUnreachable, sync_s3
+from .remote import SourceUnreachable
+from .remote.s3 import sync_s3
 from .storage import DataRoot
 
 MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2018-01-01", end_offset=1)

@@ -95,31 +95,26 @@ class CuttingProxy:
             upstream.close()
 
 
-class BigQueryEmulator:
-    """PyPI's bqemulator in its own venv (scripts/make-bqemulator-venv.sh), on free ports of
-    127.0.0.1; stopped by the PID this object started."""
+class ServerProcess:
+    """A server process this test session starts, waits for, and stops by its own PID."""
 
-    def __init__(self, venv, project: str):
+    def __init__(self, name: str, argv: list[str], ready, timeout: float):
         import subprocess
         import time
-        import urllib.request
-        self.rest_port, grpc_port = free_port(), free_port()
-        self.endpoint = f"http://127.0.0.1:{self.rest_port}"
-        self.proc = subprocess.Popen(
-            [str(venv / "bin" / "bqemulator"), "start", "--rest-host", "127.0.0.1", "--rest-port", str(self.rest_port),
-             "--grpc-host", "127.0.0.1", "--grpc-port", str(grpc_port), "--project", project],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.time() + 90
+        self.name = name
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        deadline = time.time() + timeout
         while time.time() < deadline:
             try:
-                urllib.request.urlopen(f"{self.endpoint}/bigquery/v2/projects/{project}/datasets", timeout=2)
+                ready()
                 return
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"bqemulator exited with {self.proc.returncode}")
-                time.sleep(0.3)
+                    raise RuntimeError(f"{name} exited with {self.proc.returncode}")
+                time.sleep(0.2)
         self.stop()
-        raise RuntimeError("bqemulator did not answer within 90 s")
+        raise RuntimeError(f"{name} was not ready within {timeout:.0f} s")
 
     def stop(self):
         self.proc.terminate()
@@ -129,7 +124,22 @@ class BigQueryEmulator:
             self.proc.kill()
 
 
-class Azurite:
+class BigQueryEmulator(ServerProcess):
+    """PyPI's bqemulator in its own venv (scripts/make-bqemulator-venv.sh), on free ports of 127.0.0.1."""
+
+    def __init__(self, venv, project: str):
+        import urllib.request
+        self.rest_port, grpc_port = free_port(), free_port()
+        self.endpoint = f"http://127.0.0.1:{self.rest_port}"
+        super().__init__(
+            "bqemulator",
+            [str(venv / "bin" / "bqemulator"), "start", "--rest-host", "127.0.0.1", "--rest-port", str(self.rest_port),
+             "--grpc-host", "127.0.0.1", "--grpc-port", str(grpc_port), "--project", project],
+            lambda: urllib.request.urlopen(f"{self.endpoint}/bigquery/v2/projects/{project}/datasets", timeout=2),
+            timeout=90)
+
+
+class Azurite(ServerProcess):
     """Azurite's Blob service from the npm registry (scripts/make-azurite.sh), in memory, on a
     free port of 127.0.0.1, always with --disableTelemetry (without it, it calls out)."""
     # Azurite's documented development account and key: public, not a secret.
@@ -137,33 +147,15 @@ class Azurite:
     KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
     def __init__(self, root):
-        import subprocess
-        import time
         self.port = free_port()
         exe = root / ".azurite" / "node_modules" / ".bin" / "azurite-blob"
-        self.proc = subprocess.Popen(
+        super().__init__(
+            "azurite",
             [str(exe), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--inMemoryPersistence",
              "--skipApiVersionCheck", "--disableTelemetry", "--silent"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"azurite exited with {self.proc.returncode}")
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("azurite did not listen within 60 s")
+            lambda: socket.create_connection(("127.0.0.1", self.port), timeout=1).close(),
+            timeout=60)
 
     def connection_string(self, port: int | None = None) -> str:
         return (f"DefaultEndpointsProtocol=http;AccountName={self.ACCOUNT};AccountKey={self.KEY};"
                 f"BlobEndpoint=http://127.0.0.1:{port or self.port}/{self.ACCOUNT};")
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except Exception:
-            self.proc.kill()

@@ -11,7 +11,7 @@ import pytest
 from google.cloud import bigquery
 
 from pipelines.remote.bigquery import BigQueryBillingExport, sync_bigquery
-from pipelines.remote.s3 import SourceUnreachable
+from pipelines.remote import SourceUnreachable
 from pipelines.storage import DataRoot
 from servers import BigQueryEmulator, free_port
 

@@ -12,7 +12,7 @@ import gzip
 import shutil
 from pathlib import Path
 
-import duckdb
+from . import connect
 
 PAYER = "111122223333"
 ACCOUNTS = ["111122223333", "444455556666", "777788889999"]
@@ -302,10 +302,7 @@ def generate(out: Path, rows: int, period: str, seed: int = 42, fmt: str = "lega
         raise ValueError(f"format must be one of {FORMATS}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    con.execute("SET TimeZone='UTC'")
-    if progress:
-        con.execute("SET enable_progress_bar = true")
+    con = connect(progress)
     extras = ", ".join(f'CAST({expr} AS VARCHAR) AS "{name}"' for name, expr in CUR2_EXTRA.items())
     base = f"SELECT *, {extras} FROM ({base_sql(rows, period, seed)})"
     target = str(out).replace("'", "''")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
+from . import connect
 
 SUBSCRIPTIONS = ["5c0f4b51-0f6a-4e0e-9a8e-1a2b3c4d5e01", "5c0f4b51-0f6a-4e0e-9a8e-1a2b3c4d5e02",
                  "5c0f4b51-0f6a-4e0e-9a8e-1a2b3c4d5e03"]
@@ -266,10 +266,7 @@ def generate(out: Path, rows: int, period: str, seed: int = 42, fmt: str = "ea-a
     account, dataset = fmt.split("-")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    con.execute("SET TimeZone='UTC'")
-    if progress:
-        con.execute("SET enable_progress_bar = true")
+    con = connect(progress)
     columns = EA_COLUMNS if account == "ea" else MCA_COLUMNS
     select = ", ".join(f'CAST({expr} AS VARCHAR) AS "{name}"' for name, expr in columns.items())
     target = str(out).replace("'", "''")
@@ -292,8 +289,7 @@ def _focus_export(out: Path, rows: int, period: str, seed: int) -> Path:
         part = next((Path(tmp) / "focus").rglob("*.parquet"))
         cols = ", ".join(f"strftime({c.name}, '%Y-%m-%dT%H:%M:%SZ') AS {c.name}" if c.sql_type == DATETIME
                          else c.name for c in COLUMNS)
-        con = duckdb.connect()
-        con.execute("SET TimeZone='UTC'")
+        con = connect()
         out.parent.mkdir(parents=True, exist_ok=True)
         target = str(out).replace("'", "''")
         con.execute(f"COPY (SELECT {cols}, x_UsageType AS x_SkuMeterSubcategory, x_ChargeType AS x_SkuChargeType, "

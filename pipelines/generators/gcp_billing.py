@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
+from . import connect
 
 FORMATS = ("csv", "parquet")
 ACCOUNTS = [("01A2B3-C4D5E6-F7A8B9", "USD", "1.0"), ("0F0E0D-0C0B0A-090807", "EUR", "0.92")]
@@ -238,8 +238,7 @@ def generate(out: Path, rows: int, period: str, seed: int = 42, fmt: str = "csv"
         raise ValueError(f"format must be one of {FORMATS}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    con = connect()
     base = base_sql(rows, period, seed)
     target = str(out).replace("'", "''")
     cols = []

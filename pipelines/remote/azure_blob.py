@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass
 
 from ..storage import DataRoot, Delivery, safe_name
-from .s3 import SourceUnreachable
+from . import SourceUnreachable
 
 _PERIOD_FOLDER = re.compile(r"(?:^|/)(\d{4})(\d{2})\d{2}-\d{8}/")
 

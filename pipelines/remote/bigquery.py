@@ -16,7 +16,7 @@ from decimal import Decimal
 import dagster as dg
 
 from ..storage import DataRoot, Delivery
-from .s3 import SourceUnreachable
+from . import SourceUnreachable
 
 
 class BigQueryBillingExport(dg.ConfigurableResource):

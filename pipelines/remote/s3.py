@@ -15,6 +15,7 @@ import shutil
 from dataclasses import dataclass
 
 from ..storage import DataRoot, Delivery, safe_name
+from . import SourceUnreachable
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,6 @@ class S3Config:
     endpoint_url: str | None = None  # e.g. a local S3-compatible server
     region: str | None = None
     profile: str | None = None  # else credentials come from the environment
-
-
-class SourceUnreachable(RuntimeError):
-    """The source is configured but cannot be reached or read; other sources go on."""
 
 
 def client(cfg: S3Config):
