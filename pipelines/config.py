@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -30,8 +31,12 @@ class Config:
     data_dir: Path
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     path: Path | None = None
+    # Other top-level sections (allocation, approved tools, reports), each parsed by its own
+    # module: SECTIONS[key](path, raw) -> typed value, or ConfigError naming the wrong key.
+    sections: dict[str, object] = field(default_factory=dict)
 
 
+SECTIONS: dict[str, Callable[[Path, object], object]] = {}
 _TOP_KEYS = {"data_dir", "sources"}
 _SOURCE_KEYS = {"inbox", "s3", "bigquery", "blob"}
 
@@ -51,7 +56,7 @@ def load_config(path: Path | None, data_dir: Path | None = None) -> Config:
     raw = yaml.safe_load(path.read_text()) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    _unknown(path, "", raw, _TOP_KEYS)
+    _unknown(path, "", raw, _TOP_KEYS | set(SECTIONS))
     base = path.resolve().parent
     root = Path(data_dir) if data_dir else base / str(raw.get("data_dir", "data"))
     cfg = default_config(root)
@@ -73,6 +78,9 @@ def load_config(path: Path | None, data_dir: Path | None = None) -> Config:
         for key in _REMOTES:
             if key in settings:
                 setattr(cfg.sources[name], key, _remote(path, name, key, settings[key]))
+    for key, parse in SECTIONS.items():
+        if key in raw:
+            cfg.sections[key] = parse(path, raw[key])
     return cfg
 
 

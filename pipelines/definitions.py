@@ -85,7 +85,7 @@ def focus_asset(source: str):
         if result.status == "published":
             # Refresh the warehouse now, not only in warehouse_views: that asset waits for every
             # source, and one unreachable source must not hide the others' new data.
-            warehouse.refresh(settings.root())
+            warehouse.refresh(settings.root(), settings.config())
         for c in result.checks:
             yield dg.AssetCheckResult(check_name=c.name, passed=c.passed, metadata={"detail": c.detail, **c.metadata})
         if result.status == "no-delivery":
@@ -104,7 +104,7 @@ def focus_asset(source: str):
 @dg.asset(partitions_def=MONTHLY, group_name="warehouse", deps=[f"{s.replace('-', '_')}_focus" for s in SOURCES],
           description="warehouse.duckdb: focus_costs view and focus_partitions table.")
 def warehouse_views(settings: AispendSettings) -> dg.MaterializeResult:
-    counts = warehouse.refresh(settings.root())
+    counts = warehouse.refresh(settings.root(), settings.config())
     return dg.MaterializeResult(metadata={"focus_costs_rows": counts["focus_costs"],
                                           "warehouse": str(settings.root().warehouse)})
 

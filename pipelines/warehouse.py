@@ -1,9 +1,14 @@
-"""warehouse.duckdb: the analyst's entry point. Views read the published Parquet, so the
-warehouse is rebuilt in milliseconds and always shows exactly what is published."""
+"""warehouse.duckdb: the analyst's entry point, rebuilt after every publish in one transaction
+(an analyst never sees a half-built state).
+
+Build order: reference tables loaded from rate_cards/ and the config (Python: REFERENCE_LOADERS),
+then the SQL models in MODELS, one file each under sql/, named by what it builds. Views over
+the published Parquet cost nothing to rebuild; models that aggregate are tables."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -12,7 +17,18 @@ from normalizers.sources import sql_str
 
 from .storage import DataRoot
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql" / "warehouse"
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+
+# sql/<model>.sql, in dependency order. Each creates the table or view named like its file.
+MODELS = [
+    "warehouse/focus_costs",
+    "warehouse/focus_partitions",
+    "enrich/cost_lines",
+]
+
+# Functions (con, config) that create reference tables (rate cards, allocation rules, approved
+# tools) before the models run. Config may be None (defaults).
+REFERENCE_LOADERS: list[Callable] = []
 
 
 def render(name: str, **params: str) -> str:
@@ -21,18 +37,32 @@ def render(name: str, **params: str) -> str:
     return re.sub(r"\$\{(\w+)\}", lambda m: sql_str(params[m.group(1)]), text)
 
 
-def refresh(root: DataRoot) -> dict[str, int]:
-    """(Re)create the views and tables; returns row counts for the run's metadata."""
+def refresh(root: DataRoot, config=None) -> dict[str, int]:
+    """(Re)create reference tables, views and models; returns row counts for run metadata."""
     root.root.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(root.warehouse)) as con:
         con.execute("SET TimeZone = 'UTC'")
-        if any(root.focus_root().glob("*/*/*.parquet")):
-            con.execute(render("focus_costs", focus_glob=root.focus_glob()))
-        else:  # nothing published yet: the same columns, no rows
-            cols = ", ".join(f'CAST(NULL AS {c.sql_type}) AS "{c.name}"' for c in ALL_COLUMNS)
-            con.execute(f"CREATE OR REPLACE VIEW focus_costs AS SELECT {cols}, "
-                        f"NULL::VARCHAR AS provider, NULL::VARCHAR AS billing_period WHERE false")
-        if any(root.focus_root().glob("*/*/_published.json")):
-            con.execute(render("focus_partitions",
-                               published_glob=str(root.focus_root() / "*" / "*" / "_published.json")))
+        con.execute("BEGIN")
+        try:
+            for load in REFERENCE_LOADERS:
+                load(con, config)
+            for model in MODELS:
+                _build(con, root, model)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
         return {"focus_costs": con.execute("SELECT count(*) FROM focus_costs").fetchone()[0]}
+
+
+def _build(con, root: DataRoot, model: str) -> None:
+    if model == "warehouse/focus_costs" and not any(root.focus_root().glob("*/*/*.parquet")):
+        # nothing published yet: the same columns, no rows
+        cols = ", ".join(f'CAST(NULL AS {c.sql_type}) AS "{c.name}"' for c in ALL_COLUMNS)
+        con.execute(f"CREATE OR REPLACE VIEW focus_costs AS SELECT {cols}, "
+                    f"NULL::VARCHAR AS provider, NULL::VARCHAR AS billing_period WHERE false")
+        return
+    if model == "warehouse/focus_partitions" and not any(root.focus_root().glob("*/*/_published.json")):
+        return
+    con.execute(render(model, focus_glob=root.focus_glob(),
+                       published_glob=str(root.focus_root() / "*" / "*" / "_published.json")))

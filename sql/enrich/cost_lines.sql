@@ -1,0 +1,8 @@
+-- cost_lines: every row of focus_costs plus aispend's enrichment columns, the input of
+-- allocation and of the AI inventory.
+-- PLACEHOLDER until the classification of issue 4 lands: x_AiCategory is 'none' everywhere.
+CREATE OR REPLACE VIEW cost_lines AS
+SELECT f.*,
+       CAST('none' AS VARCHAR) AS x_AiCategory,  -- gpu_compute, model_api, managed_ai, ai_saas, none
+       CAST(NULL AS VARCHAR) AS x_AiVendor       -- canonical AI vendor / tool name, when AI
+FROM focus_costs AS f;
