@@ -13,11 +13,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from . import aws_cur, azure_cost, gcp_billing
+from . import anthropic, aws_cur, azure_cost, gcp_billing, invoices, openai
 from .errors import BadInputError
 from .sources import arrow_csv_batches, is_parquet
 
-SOURCES = {aws_cur.SOURCE: aws_cur, gcp_billing.SOURCE: gcp_billing, azure_cost.SOURCE: azure_cost}
+SOURCES = {aws_cur.SOURCE: aws_cur, gcp_billing.SOURCE: gcp_billing, azure_cost.SOURCE: azure_cost,
+           openai.SOURCE: openai, anthropic.SOURCE: anthropic, invoices.SOURCE: invoices}
 
 _BAD_INPUT = re.compile(r"aispend-bad-input\|([^|]*)\|(\d+)\|([^|]*)\|(.*)", re.S)
 
@@ -77,7 +78,10 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
     try:
         for i, m in enumerate(mappings):
             streams.append(None)
-            if fast_csv and not is_parquet(m.path):
+            if hasattr(m, "arrow_stream"):  # sources read in Python (JSON pages) hand over Arrow
+                streams[-1] = f"__src_{i}_{uuid.uuid4().hex[:8]}"
+                con.register(streams[-1], m.arrow_stream())
+            elif fast_csv and not is_parquet(m.path):
                 streams[-1] = f"__src_{i}_{uuid.uuid4().hex[:8]}"
                 con.register(streams[-1], arrow_csv_batches(m.path, len(m.header)))
         query = module.focus_query(mappings, streams)
