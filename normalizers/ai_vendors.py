@@ -229,7 +229,7 @@ def focus_query(source: str, mappings: list, streams: list[str | None]) -> str:
     union = " UNION ALL ".join(f"SELECT * FROM {sql_ident(s)}" for s in streams)
     exprs = focus_expressions() | {"x_Source": sql_str(source)}
     return (f"SELECT {select_list(exprs)} FROM (SELECT *, bool_or(kind = 'cost') OVER (PARTITION BY __period_start) "
-            f"AS __has_cost FROM (SELECT *, billing_start AS __period_start FROM ({union})))")
+            f"AS __has_cost FROM (SELECT *, billing_start AS __period_start, file AS __file, row AS __row FROM ({union})))")
 
 
 def totals_sql(mappings: list) -> str:

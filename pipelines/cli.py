@@ -32,7 +32,7 @@ def main():
     """
 
 
-SOURCE_NAMES = ["aws-cur", "gcp-billing", "azure-cost"]
+SOURCE_NAMES = ["aws-cur", "gcp-billing", "azure-cost", "openai", "anthropic", "invoices"]
 
 
 @main.command()
@@ -47,6 +47,9 @@ def normalize(source, inputs, out):
     SOURCE  aws-cur:     legacy CUR (CSV, CSV.gz) or CUR 2.0 (Parquet, CSV)
             gcp-billing: BigQuery billing export as CSV (flattened) or Parquet (nested)
             azure-cost:  Cost Management export (EA/MCA, actual/amortized, or FOCUS), CSV
+            openai:      Admin API pages (JSON): organization/costs and usage/completions
+            anthropic:   Admin API pages (JSON): cost_report and usage_report/messages
+            invoices:    invoice CSV of any AI vendor (vendor, invoice_id, invoice_date, ...)
     Existing months in OUT are replaced whole; nothing is written if the input is bad.
     """
     import time
@@ -99,7 +102,8 @@ def validate(files, official):
     sys.exit(1 if bad else 0)
 
 
-GENERATORS = {"aws-cur": "aws_cur", "gcp-billing": "gcp_billing", "azure-cost": "azure_cost"}
+GENERATORS = {"aws-cur": "aws_cur", "gcp-billing": "gcp_billing", "azure-cost": "azure_cost",
+              "openai": "openai", "anthropic": "anthropic", "invoices": "invoices"}
 
 
 def _default_format(source: str, out: Path, formats: tuple[str, ...]) -> str:
@@ -110,9 +114,10 @@ def _default_format(source: str, out: Path, formats: tuple[str, ...]) -> str:
 
 @main.command()
 @click.argument("source", type=click.Choice(SOURCE_NAMES))
-@click.option("--rows", type=int, default=100_000, show_default=True, help="Line items to write.")
+@click.option("--rows", type=int, default=None, help="Line items to write [default: 100,000; openai, "
+              "anthropic, invoices: a realistic month].")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path),
-              help="File to write (.csv, .csv.gz or .parquet).")
+              help="File to write (.csv, .csv.gz or .parquet); openai, anthropic: a folder (one delivery).")
 @click.option("--period", default=None, help="Billing period YYYY-MM [default: last month].")
 @click.option("--format", "fmt", default=None,
               help="aws-cur: legacy-csv, cur2-parquet, cur2-csv; gcp-billing: csv, parquet; azure-cost: "
@@ -129,13 +134,37 @@ def generate(source, rows, out, period, fmt, seed):
     if fmt not in module.FORMATS:
         _fail(f"--format {fmt} is not one of {', '.join(module.FORMATS)} for {source}", 2)
     extra = {"progress": sys.stderr.isatty()} if "progress" in inspect.signature(module.generate).parameters else {}
+    if rows is None and source not in ("openai", "anthropic", "invoices"):
+        rows = 100_000
     module.generate(out, rows, period, seed, fmt, **extra)
-    click.echo(f"{rows:,} line items ({source} {fmt}, {period}) -> {out}")
+    click.echo(f"{f'{rows:,} line items' if rows else 'a month'} ({source} {fmt}, {period}) -> {out}")
 
 
 def _last_month(today: dt.date | None = None) -> str:
     first = (today or dt.date.today()).replace(day=1)
     return (first - dt.timedelta(days=1)).strftime("%Y-%m")
+
+
+@main.group("rate-cards")
+def rate_cards():
+    """The rate cards under rate_cards/ (token prices, versioned with dates)."""
+
+
+@rate_cards.command("update")
+@click.option("--file", "path", type=click.Path(path_type=Path), default=None,
+              help="Token price CSV [default: rate_cards/model_prices.csv].")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+def rate_cards_update(path, dry_run):
+    """Import token prices from the installed genai-prices package (offline) into the dated
+    token price CSV, and print what changed. Upgrade the package for newer prices."""
+    from normalizers.token_prices import MODEL_PRICES
+    from pipelines.token_prices_update import update
+    try:
+        report = update(path or MODEL_PRICES, dry_run=dry_run)
+    except BadInputError as err:
+        _fail(str(err))
+    for line in report.lines():
+        click.echo(line)
 
 
 @main.command()
