@@ -245,7 +245,9 @@ def totals_sql(mappings: list) -> str:
     has_cost = {p for (p, _), parts in summed.items() if "cost" in parts}
     rows = []
     for (period, currency), parts in sorted(summed.items()):
-        assert len(period) == 7 and period[4] == "-" and currency in ISO_4217
+        if not (len(period) == 7 and period[:4].isdigit() and period[4] == "-" and period[5:].isdigit()
+                and currency in ISO_4217):
+            raise ValueError(f"not a period and currency: {period!r}, {currency!r}")  # checked on reading
         total = parts.get("cost", Decimal(0)) if period in has_cost else parts.get("usage", Decimal(0))
         rows.append(f"({sql_str(period)}, {sql_str(currency)}, CAST({sql_str(str(total))} AS DECIMAL(38,18)))")
     if not rows:
@@ -276,9 +278,11 @@ def load_json(path: Path):
 def buckets(path: Path, doc) -> list[tuple[str, dict]]:
     """(path, bucket) of every time bucket: the file is one API page ({"data": [...]}) or a list
     of pages as saved while paging."""
-    pages = [("", doc)] if isinstance(doc, dict) else [(f"[{i}].", p) for i, p in enumerate(doc)] \
-        if isinstance(doc, list) else None
-    if pages is None:
+    if isinstance(doc, dict):
+        pages = [("", doc)]
+    elif isinstance(doc, list):
+        pages = [(f"[{i}].", page) for i, page in enumerate(doc)]
+    else:
         raise BadInputError(path.name, "expected a JSON object (an API page) or a list of pages")
     out = []
     for prefix, page in pages:

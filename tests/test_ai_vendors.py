@@ -342,3 +342,30 @@ def test_pipeline_quarantines_bad_delivery_and_keeps_last_good(tmp_path, case):
     assert snapshot(data) == before
     again = run(data)
     assert again.exit_code == 0 and snapshot(data) == before
+
+
+def test_each_period_decides_alone_and_pages_may_be_saved_as_a_list(tmp_path):
+    """Usage on Sep 30 and Oct 1; a cost export only for October (one file holding a list of
+    two pages). September's usage is billed at rate-card prices, October's comes from the cost
+    export alone, and the delivery totals the conservation check uses say the same."""
+    from normalizers import openai as source
+    from normalizers.normalize import connect
+    sep_30, oct_1 = 1790726400, 1790812800
+    use = {"model": "gpt-4o-mini-2024-07-18", "input_tokens": 1_000_000, "input_cached_tokens": 0,
+           "output_tokens": 1_000_000}  # 0.15 + 0.60 = 0.75 at the 1970 price
+    usage = write(tmp_path / "usage.json", openai_usage_page((sep_30, [use]), (oct_1, [use])))
+    page = _openai_costs(_good_cost_item(), {**_good_cost_item(), "amount": {"value": "0.10", "currency": "usd"}})
+    page["data"][0].update(start_time=oct_1, end_time=oct_1 + DAY)
+    costs = write(tmp_path / "costs.json", [page, _openai_costs({**_good_cost_item(), "line_item": "Tax",
+                                                                 "amount": {"value": 0.2, "currency": "usd"}})])
+    out = tmp_path / "focus"
+    result = normalize("openai", [costs, usage], out)
+    assert sorted(result.partitions) == ["2026-09", "2026-10"]
+    want = {("2026-09", "USD"): Decimal("0.75"), ("2026-10", "USD"): Decimal("1.25") + Decimal("0.10") + Decimal("0.2")}
+    assert_cents(billed_by(out), want)
+    mappings = [source.FileMapping(p) for p in (costs, usage)]
+    totals = {(p, c): t for p, c, t in connect().execute(source.delivery_totals_sql(mappings)).fetchall()}
+    assert_cents(totals, want)
+    assert {r["ChargeCategory"] for r in focus(out, "ChargeDescription = 'Tax'")} == {"Tax"}
+    assert {r["x_ChargeType"] for r in focus(out, "month(ChargePeriodStart) = 10 AND ConsumedQuantity > 0")} == {"usage-covered"}
+    assert_official(out)
