@@ -16,7 +16,6 @@ Cost is authoritative; usage adds token quantities (see normalizers/ai_vendors.p
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 from . import ai_vendors as av
 from .errors import BadInputError

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 from . import ai_vendors as av
 from .currencies import ISO_4217

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from pathlib import Path
 
 from . import ai_vendors as av
 from .errors import BadInputError

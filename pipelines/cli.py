@@ -50,6 +50,7 @@ def normalize(source, inputs, out):
             openai:      Admin API pages (JSON): organization/costs and usage/completions
             anthropic:   Admin API pages (JSON): cost_report and usage_report/messages
             invoices:    invoice CSV of any AI vendor (vendor, invoice_id, invoice_date, ...)
+    A folder stands for its files (one delivery, e.g. a month of cost and usage pages).
     Existing months in OUT are replaced whole; nothing is written if the input is bad.
     """
     import time
@@ -61,7 +62,7 @@ def normalize(source, inputs, out):
     out.mkdir(parents=True, exist_ok=True)
     staging = out / f".staging-{dt.datetime.now().strftime('%H%M%S%f')}"
     try:
-        result = run(source, list(inputs), staging, con)
+        result = run(source, _delivery_files(inputs), staging, con)
     except BadInputError as err:
         shutil.rmtree(staging, ignore_errors=True)
         _fail(str(err))
@@ -71,8 +72,16 @@ def normalize(source, inputs, out):
         folder.rename(target)
     shutil.rmtree(staging, ignore_errors=True)
     secs = time.perf_counter() - started
-    click.echo(f"{result.rows:,} FOCUS rows from {len(inputs)} file(s) in {secs:.1f}s "
+    click.echo(f"{result.rows:,} FOCUS rows from {len(result.files)} file(s) in {secs:.1f}s "
                f"({result.rows / secs:,.0f} rows/s) -> {out} [{', '.join(result.partitions)}]")
+
+
+def _delivery_files(inputs) -> list[Path]:
+    """The files given, a folder standing for its files (a delivery of several pages)."""
+    out = []
+    for p in inputs:
+        out += sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".")) if p.is_dir() else [p]
+    return out
 
 
 @main.command()

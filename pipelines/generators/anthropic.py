@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-from decimal import Decimal
 from pathlib import Path
 
 from normalizers.token_prices import MODEL_PRICES, RateCard

@@ -4,7 +4,6 @@ mid-month seat true-up, and a credit note. Deterministic for a seed."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import random
 from decimal import Decimal
 from pathlib import Path
