@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, fields
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,6 +32,7 @@ from .token_prices import PER, RateCard
 
 UTC = dt.timezone.utc
 PLACES = Decimal("1e-12")
+LIMIT = Decimal("1e26")  # DECIMAL(38,12) holds 26 digits before the point
 MONEY = pa.decimal128(38, 12)
 TIME = pa.timestamp("us", tz="UTC")
 
@@ -94,8 +95,9 @@ SCHEMA = pa.schema([pa.field(f.name, _TYPES.get(f.name, pa.string())) for f in f
 
 def arrow_table(lines: list[Line]) -> pa.Table:
     cols = {f.name: [getattr(l, f.name) for l in lines] for f in fields(Line)}
-    for name in ("billed", "list_unit_price", "pricing_quantity", "consumed_quantity"):
-        cols[name] = [None if v is None else v.quantize(PLACES) for v in cols[name]]
+    with localcontext(prec=38):  # DECIMAL(38,12): the default 28 digits would not hold every value
+        for name in ("billed", "list_unit_price", "pricing_quantity", "consumed_quantity"):
+            cols[name] = [None if v is None else v.quantize(PLACES) for v in cols[name]]
     return pa.table(cols, schema=SCHEMA)
 
 
@@ -130,7 +132,8 @@ class LinesMapping:
 
     def add_cost(self, period: str, currency: str, amount: Decimal) -> None:
         key = (period, currency)
-        self.cost_totals[key] = self.cost_totals.get(key, Decimal(0)) + amount
+        with localcontext(prec=60):  # sums stay exact beyond the default 28 digits
+            self.cost_totals[key] = self.cost_totals.get(key, Decimal(0)) + amount
 
 
 def usage_lines(base: dict, counts: list[tuple[str, int]], model: str | None, price, batch: bool) -> list[Line]:
@@ -347,6 +350,8 @@ class Item:
             raise self.bad(field, f"value {value!r} is not a number") from None
         if not number.is_finite():
             raise self.bad(field, f"value {value!r} is not a number")
+        if abs(number) >= LIMIT:
+            raise self.bad(field, f"value {value!r} is out of range (at most 26 digits before the point)")
         return number
 
     def tokens(self, field: str, required: bool = False) -> int:

@@ -15,7 +15,7 @@ A null workspace_id is the organization's Default Workspace. A file is one page 
 Cost is authoritative; usage adds token quantities (see normalizers/ai_vendors.py)."""
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from . import ai_vendors as av
 from .errors import BadInputError
@@ -71,7 +71,8 @@ class FileMapping(av.LinesMapping):
 
     def _cost(self, item: av.Item, ordinal: int, start, end) -> av.Line:
         cents = item.number("amount")
-        amount = cents / CENTS  # exact: Decimal division by 100 never rounds at this precision
+        with localcontext(prec=60):  # exact: a cents value has at most 38 digits (DECIMAL(38,12))
+            amount = cents / CENTS
         currency = item.currency("currency", default="USD")
         cost_type = item.text("cost_type")
         token_type = item.text("token_type")

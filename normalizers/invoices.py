@@ -77,6 +77,8 @@ class FileMapping(av.LinesMapping):
                 raise bad(col, f"value {text!r} is not a number") from None
             if not value.is_finite():
                 raise bad(col, f"value {text!r} is not a number")
+            if abs(value) >= av.LIMIT:
+                raise bad(col, f"value {text!r} is out of range (at most 26 digits before the point)")
             return value
 
         def date(col, needed=False):

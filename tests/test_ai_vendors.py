@@ -8,7 +8,7 @@ import csv
 import datetime as dt
 import json
 import shutil
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import duckdb
@@ -165,7 +165,8 @@ def test_usage_of_an_unpriced_model_without_cost_export_is_bad_input(tmp_path):
 # --- Anthropic ------------------------------------------------------------------------------
 
 def test_anthropic_cents_are_converted_exactly(tmp_path):
-    amounts = ["123.45", "0.5", "99999999999.99", "7", "0.0001", "-250"]  # cents, as strings
+    amounts = ["123.45", "0.5", "99999999999.99", "7", "0.0001", "-250",  # cents, as strings
+               "9999999999999999999.123456789123"]  # 31 digits: more than Python's default 28
     page = {"has_more": False, "next_page": None, "data": [
         {"starting_at": "2026-10-03T00:00:00Z", "ending_at": "2026-10-04T00:00:00Z", "results": [
             {"currency": "USD", "amount": a, "workspace_id": "wrkspc_1", "description": "Claude Sonnet 4.5 Usage",
@@ -174,8 +175,10 @@ def test_anthropic_cents_are_converted_exactly(tmp_path):
     out = tmp_path / "focus"
     normalize("anthropic", [write(tmp_path / "cost_report.json", page)], out)
     got = sorted(r["BilledCost"] for r in focus(out))
-    assert got == sorted(Decimal(a) / 100 for a in amounts)
+    with localcontext(prec=60):
+        assert got == sorted((Decimal(a) / 100).quantize(Decimal("1e-12")) for a in amounts)
     assert Decimal("1.2345") in got and Decimal("0.000001") in got and Decimal("999999999.9999") in got
+    assert Decimal("99999999999999999.991234567891") in got
     assert {r["ChargeCategory"] for r in focus(out, "BilledCost < 0")} == {"Credit"}
     assert_official(out)
 
