@@ -13,11 +13,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from . import aws_cur, azure_cost, gcp_billing
+from . import aws_cur, azure_cost, expenses, gcp_billing
 from .errors import BadInputError
 from .sources import arrow_csv_batches, is_parquet
 
-SOURCES = {aws_cur.SOURCE: aws_cur, gcp_billing.SOURCE: gcp_billing, azure_cost.SOURCE: azure_cost}
+SOURCES = {aws_cur.SOURCE: aws_cur, gcp_billing.SOURCE: gcp_billing, azure_cost.SOURCE: azure_cost,
+           expenses.SOURCE: expenses}
 
 _BAD_INPUT = re.compile(r"aispend-bad-input\|([^|]*)\|(\d+)\|([^|]*)\|(.*)", re.S)
 
@@ -44,15 +45,17 @@ class NormalizeResult:
 
 
 def normalize(source: str, inputs: list[Path], out_dir: Path,
-              con: duckdb.DuckDBPyConnection | None = None) -> NormalizeResult:
+              con: duckdb.DuckDBPyConnection | None = None, options: dict | None = None) -> NormalizeResult:
     """Normalize the files of one delivery into `out_dir/billing_period=YYYY-MM/*.parquet`.
+    `options`: keyword arguments for the source's FileMapping from the config (see the
+    module's CONFIG_OPTIONS, e.g. the expense formats mapped in the config).
     Raises BadInputError naming the file (and row and column) on bad input."""
     module = SOURCES[source]
     inputs = [Path(p) for p in inputs]
     for p in inputs:
         if not p.is_file():
             raise BadInputError(str(p), "no such file")
-    mappings = [module.FileMapping(p) for p in inputs]
+    mappings = [module.FileMapping(p, **(options or {})) for p in inputs]
     con = con or connect()
     # CSV files are read through Arrow streams (parallel row numbers); a ragged CSV (rows
     # shorter than the header, seen in real CURs) is re-read by DuckDB's null-padding reader.

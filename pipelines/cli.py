@@ -32,7 +32,7 @@ def main():
     """
 
 
-SOURCE_NAMES = ["aws-cur", "gcp-billing", "azure-cost"]
+SOURCE_NAMES = ["aws-cur", "gcp-billing", "azure-cost", "expenses"]
 
 
 @main.command()
@@ -40,17 +40,26 @@ SOURCE_NAMES = ["aws-cur", "gcp-billing", "azure-cost"]
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path),
               help="Folder for FOCUS Parquet, one billing_period=YYYY-MM/ folder per month.")
-def normalize(source, inputs, out):
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="aispend.yaml, for the expense formats mapped under 'expense_formats:'.")
+def normalize(source, inputs, out, config_path):
     """Turn one export (all files of one delivery) into FOCUS 1.2 Parquet.
 
     \b
     SOURCE  aws-cur:     legacy CUR (CSV, CSV.gz) or CUR 2.0 (Parquet, CSV)
             gcp-billing: BigQuery billing export as CSV (flattened) or Parquet (nested)
             azure-cost:  Cost Management export (EA/MCA, actual/amortized, or FOCUS), CSV
+            expenses:    SAP Concur, Expensify, Ramp, Brex CSV exports (format detected per
+                         file from its header) or a format mapped in the config
     Existing months in OUT are replaced whole; nothing is written if the input is bad.
     """
     import time
     from normalizers.normalize import connect, normalize as run
+    from pipelines.config import ConfigError, load_config
+    try:
+        options = load_config(config_path).options(source) if config_path else {}
+    except ConfigError as err:
+        _fail(str(err))
     started = time.perf_counter()
     con = connect()
     if sys.stderr.isatty():
@@ -58,7 +67,7 @@ def normalize(source, inputs, out):
     out.mkdir(parents=True, exist_ok=True)
     staging = out / f".staging-{dt.datetime.now().strftime('%H%M%S%f')}"
     try:
-        result = run(source, list(inputs), staging, con)
+        result = run(source, list(inputs), staging, con, options)
     except BadInputError as err:
         shutil.rmtree(staging, ignore_errors=True)
         _fail(str(err))
