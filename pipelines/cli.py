@@ -108,7 +108,7 @@ def validate(files, official):
     sys.exit(1 if bad else 0)
 
 
-GENERATORS = {"aws-cur": "aws_cur", "gcp-billing": "gcp_billing", "azure-cost": "azure_cost"}
+GENERATORS = {"aws-cur": "aws_cur", "gcp-billing": "gcp_billing", "azure-cost": "azure_cost", "expenses": "expenses"}
 
 
 def _default_format(source: str, out: Path, formats: tuple[str, ...]) -> str:
@@ -119,13 +119,14 @@ def _default_format(source: str, out: Path, formats: tuple[str, ...]) -> str:
 
 @main.command()
 @click.argument("source", type=click.Choice(SOURCE_NAMES))
-@click.option("--rows", type=int, default=100_000, show_default=True, help="Line items to write.")
+@click.option("--rows", type=int, default=None, help="Line items to write [default: 100,000; expenses: 300].")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path),
-              help="File to write (.csv, .csv.gz or .parquet).")
+              help="File to write (.csv, .csv.gz or .parquet); expenses: the folder of one month's exports.")
 @click.option("--period", default=None, help="Billing period YYYY-MM [default: last month].")
 @click.option("--format", "fmt", default=None,
               help="aws-cur: legacy-csv, cur2-parquet, cur2-csv; gcp-billing: csv, parquet; azure-cost: "
-                   "ea-actual, ea-amortized, mca-actual, mca-amortized, focus [default: from the file name].")
+                   "ea-actual, ea-amortized, mca-actual, mca-amortized, focus; expenses: concur-brex, concur-ramp, "
+                   "all [default: from the file name].")
 @click.option("--seed", type=int, default=42, show_default=True)
 def generate(source, rows, out, period, fmt, seed):
     """Write a realistic synthetic export (GPU instances and AI services, commitments, credits,
@@ -134,6 +135,7 @@ def generate(source, rows, out, period, fmt, seed):
     import inspect
     module = importlib.import_module(f"pipelines.generators.{GENERATORS[source]}")
     period = period or _last_month()
+    rows = rows if rows is not None else getattr(module, "DEFAULT_ROWS", 100_000)
     fmt = fmt or _default_format(source, out, module.FORMATS)
     if fmt not in module.FORMATS:
         _fail(f"--format {fmt} is not one of {', '.join(module.FORMATS)} for {source}", 2)
