@@ -13,6 +13,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
+from normalizers.normalize import SOURCES
 from pipelines.cli import main
 from pipelines.definitions import build_definitions, nightly_periods, nightly_schedule
 from pipelines.generators.aws_cur import generate
@@ -127,7 +128,7 @@ def test_dagster_job_materializes_assets_and_checks(data):
               and e.asset_check_evaluation_data.asset_key.path[-1] == "aws_cur_focus"}
     assert checks == {"focus_schema": True, "conservation": True}
     materialized = {e.asset_key.path[-1] for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
-    sources = ("aws_cur", "gcp_billing", "azure_cost")
+    sources = [s.replace("-", "_") for s in SOURCES]
     assert materialized == {f"{s}_{stage}" for s in sources for stage in ("landing", "focus")} | {"warehouse_views"}
 
 
