@@ -45,10 +45,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from .currencies import ISO_4217
 from .errors import BadInputError
 from .focus_contract import select_list
-from .sources import bad_input_sql, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
+from .sources import (arrow_csv_batches, bad_input_sql, is_parquet, raw_relation, read_header, sql_ident,
+                      sql_str, summed_totals_sql)
 
 SOURCE = "expenses"
 PROVIDER = "Expenses"  # the partition folder (provider=expenses); each row's ProviderName is its merchant
@@ -366,16 +369,28 @@ def delivery_totals_sql(mappings: list[FileMapping]) -> str:
 
 
 def billing_periods(mapping: FileMapping, con) -> list[str]:
-    """Every transaction month in the file (an expense export often spans a month's edges)."""
+    """Every transaction month in the file. A bad date is reported here, at landing (through the
+    Arrow reader, whose row numbers are the file's); other bad values when it is normalized."""
+    import uuid
+
     import duckdb
+    stream = None
+    if not is_parquet(mapping.path):
+        stream = f"__periods_{uuid.uuid4().hex[:8]}"
+        con.register(stream, arrow_csv_batches(mapping.path, len(mapping.header)))
     try:
-        rows = con.execute(f"SELECT DISTINCT strftime(__period, '%Y-%m') FROM ({typed_relation(mapping)}) "
+        rows = con.execute(f"SELECT DISTINCT strftime(__period, '%Y-%m') FROM ({typed_relation(mapping, stream)}) "
                            f"ORDER BY 1").fetchall()
-    except duckdb.Error as exc:
+    except (duckdb.Error, pa.ArrowInvalid) as exc:
         import sys
         from .normalize import explain_failure
         raise explain_failure(sys.modules[__name__], [mapping], exc) from exc
+    finally:
+        if stream:
+            try:
+                con.unregister(stream)
+            except duckdb.Error:
+                pass
     if not rows:
         raise BadInputError(mapping.path.name, "the export has a header but no expenses")
     return [p for (p,) in rows]
-
