@@ -265,29 +265,41 @@ def _distinctive(m: _Match, header: list[str]) -> bool:
     return any(_key(header[p]) not in generic for p in m.positions.values())
 
 
-def typed_relation(mapping: FileMapping, stream: str | None = None, rows: bool = True) -> str:
-    """The file's rows with a checked date, amount and currency (bad input names row and
-    column) and the format's constants. Everything format-specific is settled here, per file."""
+VARIABLE = "aispend_expense_formats"
+_FORMAT_TYPE = "STRUCT(name VARCHAR, issuer VARCHAR, currency VARCHAR, refunds VARCHAR[], dates VARCHAR[])[]"
+
+
+def bind_variables(con, mappings: list[FileMapping]) -> None:
+    """Bind the texts of each file's format (name, issuer, default currency, refund markers,
+    date layouts; a config-mapped format's come from the config) as a DuckDB variable, which the
+    queries read with getvariable(): data, never SQL text. Call before running them."""
+    con.execute(f"SET VARIABLE {VARIABLE} = CAST(? AS {_FORMAT_TYPE})", [[
+        {"name": f.name, "issuer": f.issuer, "currency": f.default_currency,
+         "refunds": [v.upper() for v in f.refund_values], "dates": list(f.date_formats)}
+        for f in (m.format for m in mappings)]])
+
+
+def typed_relation(mapping: FileMapping, index: int, stream: str | None = None, rows: bool = True) -> str:
+    """The rows of the `index`-th file bound by bind_variables(), with a checked date, amount and
+    currency (bad input names row and column) and its format's constants."""
     fmt = mapping.format
+    var = f"getvariable({sql_str(VARIABLE)})[{int(index) + 1}]"
     amount_col, date_col, cur_col = (mapping.column(f) for f in ("amount", "date", "currency"))
     number = f"TRY_CAST(replace(amount, ' ', '') AS {DEC})"
     bad_amount = bad_input_sql(amount_col, "'value ' || coalesce('''' || amount || '''', 'NULL') || ' is not a number'")
     scaled = f"({number} * 0.01)" if fmt.amount_in_cents else number
-    refund = (f"upper(refund_marker) IN ({', '.join(sql_str(v.upper()) for v in fmt.refund_values)})"
-              if fmt.refund_values and "refund_marker" in mapping.source_names else "false")
+    refund = f"list_contains({var}.refunds, upper(refund_marker))" if "refund_marker" in mapping.source_names else "false"
     signed = f"CASE WHEN {refund} THEN -abs({scaled}) ELSE {scaled} END"
-    formats = "[" + ", ".join(sql_str(f) for f in fmt.date_formats) + "]"
-    parsed = f"coalesce(try_strptime(date, {formats}), TRY_CAST(date AS TIMESTAMPTZ))"
+    parsed = f"coalesce(try_strptime(date, {var}.dates), TRY_CAST(date AS TIMESTAMPTZ))"
     bad_date = bad_input_sql(date_col, "'value ' || coalesce('''' || date || '''', 'NULL') || ' is not a date'")
-    currency = f"upper(coalesce(currency, {sql_str(fmt.default_currency) if fmt.default_currency else 'NULL'}))"
+    currency = f"upper(coalesce(currency, {var}.currency))"
     currencies = ", ".join(sql_str(c) for c in sorted(ISO_4217))
     bad_currency = bad_input_sql(cur_col, "'unknown currency code ' || coalesce('''' || currency || '''', 'NULL') || "
                                           "' (expected an ISO 4217 code such as USD)'")
-    merchant_col = mapping.column("merchant")
-    bad_merchant = bad_input_sql(merchant_col, "'no merchant name'")
+    bad_merchant = bad_input_sql(mapping.column("merchant"), "'no merchant name'")
     return (f"SELECT *, CAST(date_trunc('month', __date) AS TIMESTAMPTZ) AS __period FROM ("
             f"SELECT __row, __file, merchant, descriptor, mcc, employee, department, category, description, expense_id, "
-            f"{sql_str(fmt.name)} AS __format, {sql_str(fmt.issuer)} AS __issuer, "
+            f"{var}.name AS __format, {var}.issuer AS __issuer, "
             f"CAST(CASE WHEN {number} IS NULL THEN {bad_amount} ELSE {signed} END AS {DEC}) AS __amount, "
             f"CAST(CASE WHEN {parsed} IS NULL THEN {bad_date} ELSE date_trunc('day', {parsed}) END AS TIMESTAMPTZ) AS __date, "
             f"CASE WHEN {currency} IN ({currencies}) THEN {currency} ELSE {bad_currency} END AS __currency, "
@@ -347,9 +359,10 @@ def focus_expressions() -> dict[str, str]:
 
 
 def focus_query(mappings: list[FileMapping], streams: list[str | None] | None = None) -> str:
-    """One SELECT of FOCUS rows from every file of a delivery, whatever their formats."""
+    """One SELECT of FOCUS rows from every file of a delivery, whatever their formats (run it
+    after bind_variables(con, mappings))."""
     streams = streams or [None] * len(mappings)
-    union = " UNION ALL ".join(f"({typed_relation(m, s)})" for m, s in zip(mappings, streams))
+    union = " UNION ALL ".join(f"({typed_relation(m, i, s)})" for i, (m, s) in enumerate(zip(mappings, streams)))
     return f"SELECT {select_list(focus_expressions())} FROM ({union})"
 
 
@@ -358,14 +371,15 @@ NUMERIC: tuple[str, ...] = ()
 TIMESTAMPS: tuple[str, ...] = ()
 
 
-def source_totals_sql(mapping: FileMapping) -> str:
+def source_totals_sql(mapping: FileMapping, index: int) -> str:
     """The export's own total per transaction month and currency, for the conservation check."""
     return (f"SELECT strftime(__period, '%Y-%m') AS billing_period, __currency AS currency, sum(__amount) AS total "
-            f"FROM ({typed_relation(mapping, rows=True)}) GROUP BY ALL")
+            f"FROM ({typed_relation(mapping, index)}) GROUP BY ALL")
 
 
 def delivery_totals_sql(mappings: list[FileMapping]) -> str:
-    return summed_totals_sql([source_totals_sql(m) for m in mappings])
+    """Every file's totals, summed (run it after bind_variables(con, mappings))."""
+    return summed_totals_sql([source_totals_sql(m, i) for i, m in enumerate(mappings)])
 
 
 def billing_periods(mapping: FileMapping, con) -> list[str]:
@@ -379,7 +393,8 @@ def billing_periods(mapping: FileMapping, con) -> list[str]:
         stream = f"__periods_{uuid.uuid4().hex[:8]}"
         con.register(stream, arrow_csv_batches(mapping.path, len(mapping.header)))
     try:
-        rows = con.execute(f"SELECT DISTINCT strftime(__period, '%Y-%m') FROM ({typed_relation(mapping, stream)}) "
+        bind_variables(con, [mapping])
+        rows = con.execute(f"SELECT DISTINCT strftime(__period, '%Y-%m') FROM ({typed_relation(mapping, 0, stream)}) "
                            f"ORDER BY 1").fetchall()
     except (duckdb.Error, pa.ArrowInvalid) as exc:
         import sys

@@ -83,6 +83,7 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
             if fast_csv and not is_parquet(m.path):
                 streams[-1] = f"__src_{i}_{uuid.uuid4().hex[:8]}"
                 con.register(streams[-1], arrow_csv_batches(m.path, len(m.header)))
+        bind_variables(module, con, mappings)
         query = module.focus_query(mappings, streams)
         con.execute(f"COPY ({query}) TO '{_escape(single)}' (FORMAT parquet, COMPRESSION zstd)")
     except (duckdb.BinderException, duckdb.CatalogException, duckdb.ParserException):
@@ -122,6 +123,13 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
     if result.rows == 0:
         raise BadInputError(inputs[0].name, "the export has a header but no line items")
     return result
+
+
+def bind_variables(module, con, mappings) -> None:
+    """Let a source bind user-controlled values (e.g. config-mapped expense formats) as DuckDB
+    variables that its queries read with getvariable(), instead of writing them into SQL text."""
+    if hasattr(module, "bind_variables"):
+        module.bind_variables(con, mappings)
 
 
 def _escape(path: Path) -> str:

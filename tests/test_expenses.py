@@ -193,7 +193,7 @@ def test_missing_required_column_and_unknown_format(tmp_path):
 PLEO_CONFIG = """
 expense_formats:
   - name: pleo
-    issuer: Pleo
+    issuer: "Pleo's card'); DROP TABLE x; --"
     amount_in_cents: true
     columns:
       date: Booked
@@ -221,10 +221,11 @@ def test_a_config_mapped_format(tmp_path):
     result = CliRunner().invoke(main, ["normalize", "expenses", str(pleo), "-o", str(out), "--config", str(cfg)])
     assert result.exit_code == 0, result.output
     rows = focus_rows(out)
+    issuer = "Pleo's card'); DROP TABLE x; --"  # config text is data, whatever it holds
     assert [(r["ProviderName"], r["BilledCost"], r["x_ExpenseFormat"], r["BillingAccountName"], r["x_Department"])
-            for r in rows] == [("OpenAI", Decimal("23.80"), "pleo", "Pleo", "Design"),
-                               ("Notion", Decimal("10.00"), "pleo", "Pleo", "Design"),
-                               ("Notion", Decimal("-10.00"), "pleo", "Pleo", "Design")]
+            for r in rows] == [("OpenAI", Decimal("23.80"), "pleo", issuer, "Design"),
+                               ("Notion", Decimal("10.00"), "pleo", issuer, "Design"),
+                               ("Notion", Decimal("-10.00"), "pleo", issuer, "Design")]
     assert str(rows[0]["ChargePeriodStart"])[:10] == "2026-10-03"
     # Without the config the same file is an unknown format.
     result = CliRunner().invoke(main, ["normalize", "expenses", str(pleo), "-o", str(tmp_path / "o2")])
