@@ -36,18 +36,19 @@ AI_SUBSCRIPTIONS = [
     ("Midjourney", "MIDJOURNEY INC.", "5817", Decimal("30.00"), ("Marketing",), 2),
     ("Perplexity", "PERPLEXITY AI", "5734", Decimal("20.00"), ("Research", "Sales"), 2),
 ]
-# Ordinary card spend: merchant, descriptor, MCC, category, price range (USD).
+# Ordinary card spend: merchant, descriptor, MCC, category, price range (USD). Clearly not AI
+# vendors (no Notion, Figma or Amazon, which sell AI features or cloud AI under the same name).
 CARD_SPEND = [
     ("Slack", "SLACK T0235KQ7B", "7372", "Software", (Decimal("8.75"), Decimal("12.50"))),
     ("Zoom", "ZOOM.US 888-799-9666", "4816", "Software", (Decimal("15.99"), Decimal("21.99"))),
-    ("Notion", "NOTION LABS, INC.", "5734", "Software", (Decimal("10.00"), Decimal("20.00"))),
-    ("Figma", "FIGMA MONTHLY", "5734", "Software", (Decimal("15.00"), Decimal("45.00"))),
+    ("1Password", "1PASSWORD* SUBSCRIPTION", "5734", "Software", (Decimal("7.99"), Decimal("19.95"))),
+    ("DocuSign", "DOCUSIGN INC", "7372", "Software", (Decimal("10.00"), Decimal("45.00"))),
     ("Starbucks", "STARBUCKS STORE 05021", "5814", "Meals", (Decimal("4.25"), Decimal("18.40"))),
     ("Sweetgreen", "SWEETGREEN SOMA", "5812", "Meals", (Decimal("12.50"), Decimal("38.00"))),
     ("DoorDash", "DD *DOORDASH TEAMLUNC", "5812", "Meals", (Decimal("45.00"), Decimal("260.00"))),
     ("Uber", "UBER *TRIP HELP.UBER.COM", "4121", "Ground Transportation", (Decimal("9.80"), Decimal("64.00"))),
     ("Lyft", "LYFT *RIDE THU 4PM", "4121", "Ground Transportation", (Decimal("8.20"), Decimal("51.00"))),
-    ("Amazon", "AMZN Mktp US*2K4RT1LB2", "5942", "Office Supplies", (Decimal("12.00"), Decimal("140.00"))),
+    ("Staples", "STAPLES 00123", "5943", "Office Supplies", (Decimal("12.00"), Decimal("140.00"))),
     ("WeWork", "WEWORK ON DEMAND", "6513", "Office", (Decimal("29.00"), Decimal("59.00"))),
 ]
 # Travel on expense reports: vendor, MCC, expense type, price range, currency.
