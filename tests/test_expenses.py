@@ -357,3 +357,17 @@ def test_aispend_run_on_an_inbox_folder_delivery(tmp_path):
     assert warehouse_totals(data) == read_generated_totals(second)
     shutil.rmtree(bad_folder)
     assert run(data).exit_code == 0
+
+
+def test_aispend_run_reads_the_config_formats(tmp_path):
+    """The config's formats reach landing, normalizing and the conservation check of the job."""
+    cfg = tmp_path / "aispend.yaml"
+    cfg.write_text("data_dir: data\n" + PLEO_CONFIG)
+    write_csv(tmp_path / "data" / "inbox" / "expenses" / "2026-10" / "pleo.csv",
+              ["Booked", "Vendor", "Amount (minor units)", "Currency", "Team", "Kind"], [
+                  ["03.10.2026", "OpenAI", "2380", "EUR", "Design", "card"],
+                  ["05.10.2026", "Notion", "1000", "EUR", "Design", "refund"]])
+    result = CliRunner().invoke(main, ["run", "--config", str(cfg), "--period", PERIOD], catch_exceptions=False)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert f"{PERIOD} expenses: published, 2 rows" in result.output
+    assert warehouse_totals(tmp_path / "data") == {(PERIOD, "EUR"): Decimal("13.80")}
