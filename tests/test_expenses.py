@@ -371,3 +371,13 @@ def test_aispend_run_reads_the_config_formats(tmp_path):
     assert result.exit_code == 0, result.output + result.stderr
     assert f"{PERIOD} expenses: published, 2 rows" in result.output
     assert warehouse_totals(tmp_path / "data") == {(PERIOD, "EUR"): Decimal("13.80")}
+
+
+def test_generator_takes_the_organisations_department_names(tmp_path):
+    names = {"Engineering": "search", "Research": "ml-research", "Sales": "ads", "Marketing": "growth"}
+    files = generate_month(tmp_path / "in", PERIOD, seed=3, departments=names)
+    normalize("expenses", files, tmp_path / "out")
+    rows = focus_rows(tmp_path / "out")
+    assert {"search", "ml-research", "ads", "growth", "Finance", "People"} == {r["x_Department"] for r in rows}
+    cursor = {r["x_Department"] for r in rows if r["x_MerchantDescriptor"] == "CURSOR USAGE"}
+    assert cursor == {"search"}  # code assistants are still bought by (renamed) engineering

@@ -78,15 +78,17 @@ EXPENSIFY_HEADER = ["Timestamp", "Merchant", "Amount", "MCC", "Category", "Tag",
                     "Original Currency", "Original Amount", "Receipt"]
 
 
-def employees(rng: random.Random) -> list[dict]:
+def employees(rng: random.Random, names: dict[str, str] | None = None) -> list[dict]:
+    """The staff: `role` is one of DEPARTMENTS (what they buy), `dept` the department exported
+    (`names` maps a role to an organisation's own name for it)."""
     out, n = [], 0
-    names = [(f, l) for f in FIRST for l in LAST]
-    rng.shuffle(names)
-    for dept, count in DEPARTMENTS.items():
+    people = [(f, l) for f in FIRST for l in LAST]
+    rng.shuffle(people)
+    for role, count in DEPARTMENTS.items():
         for _ in range(count):
-            first, last = names[n]
+            first, last = people[n]
             out.append({"id": f"E{1001 + n}", "first": first, "last": last, "name": f"{first} {last}",
-                        "dept": dept, "card": f"card_{n + 1:04d}"})
+                        "role": role, "dept": (names or {}).get(role, role), "card": f"card_{n + 1:04d}"})
             n += 1
     return out
 
@@ -106,7 +108,7 @@ def card_lines(rng: random.Random, period: str, staff: list[dict], rows: int) ->
     """Card transactions: AI seats (one per buyer), ordinary spend, and one refund."""
     lines = []
     for merchant, descriptor, mcc, price, depts, buyers in AI_SUBSCRIPTIONS:
-        pool = [e for e in staff if e["dept"] in depts]
+        pool = [e for e in staff if e["role"] in depts]
         for e in rng.sample(pool, min(buyers, len(pool))):
             lines.append({"employee": e, "merchant": merchant, "descriptor": descriptor, "mcc": mcc,
                           "category": "Software", "amount": price, "date": _day(rng, period),
@@ -133,7 +135,7 @@ def _month_end(period: str) -> dt.date:
 def report_lines(rng: random.Random, period: str, staff: list[dict], rows: int) -> list[dict]:
     """Expense report entries: trips of travellers (flights, hotels, meals, cabs), a few software."""
     lines, report = [], 5000
-    travellers = [e for e in staff if e["dept"] in ("Sales", "Research", "Engineering", "Marketing")]
+    travellers = [e for e in staff if e["role"] in ("Sales", "Research", "Engineering", "Marketing")]
     while len(lines) < rows // 3:
         e = rng.choice(travellers)
         report += 1
@@ -145,7 +147,7 @@ def report_lines(rng: random.Random, period: str, staff: list[dict], rows: int) 
                           "description": f"{kind} - {'Berlin' if abroad else 'customer visit'}"})
     # Reimbursed AI subscriptions paid on personal cards (shadow AI hides here too).
     for merchant, descriptor, mcc, price, depts, _ in AI_SUBSCRIPTIONS[:2]:
-        e = rng.choice([s for s in staff if s["dept"] in depts])
+        e = rng.choice([s for s in staff if s["role"] in depts])
         report += 1
         lines.append({"employee": e, "report": f"R-{report}", "vendor": merchant, "mcc": mcc, "type": "Software",
                       "amount": price, "currency": "USD", "date": _day(rng, period),
@@ -195,12 +197,14 @@ def write_expensify(path: Path, lines: list[dict]) -> Path:
 
 
 def generate_month(folder: Path, period: str, seed: int = 42, fmt: str = "concur-brex",
-                   rows: int = DEFAULT_ROWS) -> list[Path]:
-    """Write one month's exports into `folder` (one delivery); returns the files written."""
+                   rows: int = DEFAULT_ROWS, departments: dict[str, str] | None = None) -> list[Path]:
+    """Write one month's exports into `folder` (one delivery); returns the files written.
+    `departments`: an organisation's own names for DEPARTMENTS' roles, e.g. {"Engineering":
+    "search", "Research": "ml-research"} (so that expenses meet the allocation's teams)."""
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     rng = random.Random(f"{seed}-{period}")
-    staff = employees(random.Random(seed))  # the same people every month
+    staff = employees(random.Random(seed), departments)  # the same people every month
     folder = Path(folder)
     files = [write_concur(folder / f"concur-expenses-{period}.csv", report_lines(rng, period, staff, rows))]
     cards = card_lines(rng, period, staff, rows)
