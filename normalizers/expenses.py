@@ -288,7 +288,8 @@ def typed_relation(mapping: FileMapping, index: int, stream: str | None = None, 
     number = f"TRY_CAST(replace(amount, ' ', '') AS {DEC})"
     bad_amount = bad_input_sql(amount_col, "'value ' || coalesce('''' || amount || '''', 'NULL') || ' is not a number'")
     scaled = f"({number} * 0.01)" if fmt.amount_in_cents else number
-    refund = f"list_contains({var}.refunds, upper(refund_marker))" if "refund_marker" in mapping.source_names else "false"
+    refund = ("false" if "refund_marker" not in mapping.source_names
+              else f"list_contains({var}.refunds, upper(refund_marker))")
     signed = f"CASE WHEN {refund} THEN -abs({scaled}) ELSE {scaled} END"
     parsed = f"coalesce(try_strptime(date, {var}.dates), TRY_CAST(date AS TIMESTAMPTZ))"
     bad_date = bad_input_sql(date_col, "'value ' || coalesce('''' || date || '''', 'NULL') || ' is not a date'")
@@ -298,10 +299,12 @@ def typed_relation(mapping: FileMapping, index: int, stream: str | None = None, 
                                           "' (expected an ISO 4217 code such as USD)'")
     bad_merchant = bad_input_sql(mapping.column("merchant"), "'no merchant name'")
     return (f"SELECT *, CAST(date_trunc('month', __date) AS TIMESTAMPTZ) AS __period FROM ("
-            f"SELECT __row, __file, merchant, descriptor, mcc, employee, department, category, description, expense_id, "
+            f"SELECT __row, __file, merchant, descriptor, mcc, employee, department, category, description, "
+            f"expense_id, "
             f"{var}.name AS __format, {var}.issuer AS __issuer, "
             f"CAST(CASE WHEN {number} IS NULL THEN {bad_amount} ELSE {signed} END AS {DEC}) AS __amount, "
-            f"CAST(CASE WHEN {parsed} IS NULL THEN {bad_date} ELSE date_trunc('day', {parsed}) END AS TIMESTAMPTZ) AS __date, "
+            f"CAST(CASE WHEN {parsed} IS NULL THEN {bad_date} ELSE date_trunc('day', {parsed}) END "
+            f"AS TIMESTAMPTZ) AS __date, "
             f"CASE WHEN {currency} IN ({currencies}) THEN {currency} ELSE {bad_currency} END AS __currency, "
             f"CASE WHEN coalesce(merchant, descriptor) IS NULL THEN {bad_merchant} "
             f"ELSE coalesce(merchant, descriptor) END AS __merchant "
