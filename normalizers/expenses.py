@@ -28,7 +28,7 @@ not confirmed it says so, and every field also accepts the alternatives listed):
 - expensify-api: Expensify's Integration Server report export with a template emitting the
   documented expense-level fields (integrations.expensify.com .../export_report_template.html:
   `amount` "The original amount of the expense, in cents", currency, merchant, created, category,
-  comment, mcc, transactionID, reportID; report-level accountEmail).
+  comment, transactionID, reportID; report-level accountEmail). `mcc` and `tag` are not confirmed.
 - ramp: Ramp's transactions CSV; names not confirmed (Ramp lets admins rename and reorder CSV
   columns, support.ramp.com "Universal CSV"); the Ramp API's transaction field names are accepted
   too (user_transaction_time, merchant_name, merchant_descriptor, merchant_category_code,
@@ -37,8 +37,9 @@ not confirmed it says so, and every field also accepts the alternatives listed):
 - brex: Brex card transactions with the Brex API's field names (Fivetran's Brex schema:
   primary_card_account_transaction id, amount, currency, description, initiated_at_date,
   posted_at_date, merchant_category_code, raw_descriptor, type). Brex's Money amounts are in cents
-  (the API's Money object), so this format reads cents. The column names of Brex's dashboard CSV
-  download are not confirmed.
+  (so a public Brex API client reads them: dennisonbertram/mcp-brex src/utils/money.ts, cents / 100),
+  so this format reads cents. The refund types (REFUND, CHARGEBACK), the user/department columns
+  and the column names of Brex's dashboard CSV download are not confirmed.
 """
 from __future__ import annotations
 
