@@ -162,6 +162,15 @@ OPTIONAL_EXTRA_COLUMNS: tuple[Column, ...] = (
     Column("x_UsageType", STRING, "aispend", True),
     Column("x_InstanceType", STRING, "aispend", True),
     Column("x_Credits", JSON, "aispend", True),        # GCP: the row's credits [{type, name, amount}]
+    # Expenses: the detected export format, the card statement descriptor (else the merchant),
+    # the merchant category code, and who / which department spent, as exported.
+    Column("x_ExpenseFormat", STRING, "aispend", True),
+    Column("x_MerchantDescriptor", STRING, "aispend", True),
+    Column("x_Mcc", STRING, "aispend", True),
+    Column("x_Employee", STRING, "aispend", True),
+    Column("x_Department", STRING, "aispend", True),
+    Column("x_ExpenseCategory", STRING, "aispend", True),  # the tool's expense type / category
+    Column("x_ExpenseId", STRING, "aispend", True),        # its report or transaction id
 )
 ALL_COLUMNS = COLUMNS + EXTRA_COLUMNS + OPTIONAL_EXTRA_COLUMNS
 COST_COLUMNS = tuple(c.name for c in COLUMNS if c.name in

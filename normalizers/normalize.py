@@ -13,12 +13,13 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from . import anthropic, aws_cur, azure_cost, gcp_billing, invoices, openai
+from . import anthropic, aws_cur, azure_cost, expenses, gcp_billing, invoices, openai
 from .errors import BadInputError
 from .sources import arrow_csv_batches, is_parquet
 
 SOURCES = {aws_cur.SOURCE: aws_cur, gcp_billing.SOURCE: gcp_billing, azure_cost.SOURCE: azure_cost,
-           openai.SOURCE: openai, anthropic.SOURCE: anthropic, invoices.SOURCE: invoices}
+           openai.SOURCE: openai, anthropic.SOURCE: anthropic, invoices.SOURCE: invoices,
+           expenses.SOURCE: expenses}
 
 _BAD_INPUT = re.compile(r"aispend-bad-input\|([^|]*)\|(\d+)\|([^|]*)\|(.*)", re.S)
 
@@ -45,15 +46,17 @@ class NormalizeResult:
 
 
 def normalize(source: str, inputs: list[Path], out_dir: Path,
-              con: duckdb.DuckDBPyConnection | None = None) -> NormalizeResult:
+              con: duckdb.DuckDBPyConnection | None = None, options: dict | None = None) -> NormalizeResult:
     """Normalize the files of one delivery into `out_dir/billing_period=YYYY-MM/*.parquet`.
+    `options`: keyword arguments for the source's FileMapping from the config (see the
+    module's CONFIG_OPTIONS, e.g. the expense formats mapped in the config).
     Raises BadInputError naming the file (and row and column) on bad input."""
     module = SOURCES[source]
     inputs = [Path(p) for p in inputs]
     for p in inputs:
         if not p.is_file():
             raise BadInputError(str(p), "no such file")
-    mappings = [module.FileMapping(p) for p in inputs]
+    mappings = [module.FileMapping(p, **(options or {})) for p in inputs]
     con = con or connect()
     # CSV files are read through Arrow streams (parallel row numbers); a ragged CSV (rows
     # shorter than the header, seen in real CURs) is re-read by DuckDB's null-padding reader.
@@ -84,6 +87,7 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
             elif fast_csv and not is_parquet(m.path):
                 streams[-1] = f"__src_{i}_{uuid.uuid4().hex[:8]}"
                 con.register(streams[-1], arrow_csv_batches(m.path, len(m.header)))
+        bind_variables(module, con, mappings)
         query = module.focus_query(mappings, streams)
         con.execute(f"COPY ({query}) TO '{_escape(single)}' (FORMAT parquet, COMPRESSION zstd)")
     except (duckdb.BinderException, duckdb.CatalogException, duckdb.ParserException):
@@ -123,6 +127,13 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
     if result.rows == 0:
         raise BadInputError(inputs[0].name, "the export has a header but no line items")
     return result
+
+
+def bind_variables(module, con, mappings) -> None:
+    """Let a source bind user-controlled values (e.g. config-mapped expense formats) as DuckDB
+    variables that its queries read with getvariable(), instead of writing them into SQL text."""
+    if hasattr(module, "bind_variables"):
+        module.bind_variables(con, mappings)
 
 
 def _escape(path: Path) -> str:

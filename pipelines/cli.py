@@ -32,7 +32,7 @@ def main():
     """
 
 
-SOURCE_NAMES = ["aws-cur", "gcp-billing", "azure-cost", "openai", "anthropic", "invoices"]
+SOURCE_NAMES = ["aws-cur", "gcp-billing", "azure-cost", "openai", "anthropic", "invoices", "expenses"]
 
 
 @main.command()
@@ -40,7 +40,9 @@ SOURCE_NAMES = ["aws-cur", "gcp-billing", "azure-cost", "openai", "anthropic", "
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path),
               help="Folder for FOCUS Parquet, one billing_period=YYYY-MM/ folder per month.")
-def normalize(source, inputs, out):
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="aispend.yaml, for the expense formats mapped under 'expense_formats:'.")
+def normalize(source, inputs, out, config_path):
     """Turn one export (all files of one delivery) into FOCUS 1.2 Parquet.
 
     \b
@@ -50,11 +52,18 @@ def normalize(source, inputs, out):
             openai:      Admin API pages (JSON): organization/costs and usage/completions
             anthropic:   Admin API pages (JSON): cost_report and usage_report/messages
             invoices:    invoice CSV of any AI vendor (vendor, invoice_id, invoice_date, ...)
+            expenses:    SAP Concur, Expensify, Ramp, Brex CSV exports (format detected per
+                         file from its header) or a format mapped in the config
     A folder stands for its files (one delivery, e.g. a month of cost and usage pages).
     Existing months in OUT are replaced whole; nothing is written if the input is bad.
     """
     import time
     from normalizers.normalize import connect, normalize as run
+    from pipelines.config import ConfigError, load_config
+    try:
+        options = load_config(config_path).options(source) if config_path else {}
+    except ConfigError as err:
+        _fail(str(err))
     started = time.perf_counter()
     con = connect()
     if sys.stderr.isatty():
@@ -62,7 +71,7 @@ def normalize(source, inputs, out):
     out.mkdir(parents=True, exist_ok=True)
     staging = out / f".staging-{dt.datetime.now().strftime('%H%M%S%f')}"
     try:
-        result = run(source, _delivery_files(inputs), staging, con)
+        result = run(source, _delivery_files(inputs), staging, con, options)
     except BadInputError as err:
         shutil.rmtree(staging, ignore_errors=True)
         _fail(str(err))
@@ -112,7 +121,7 @@ def validate(files, official):
 
 
 GENERATORS = {"aws-cur": "aws_cur", "gcp-billing": "gcp_billing", "azure-cost": "azure_cost",
-              "openai": "openai", "anthropic": "anthropic", "invoices": "invoices"}
+              "openai": "openai", "anthropic": "anthropic", "invoices": "invoices", "expenses": "expenses"}
 
 
 def _default_format(source: str, out: Path, formats: tuple[str, ...]) -> str:
@@ -124,13 +133,14 @@ def _default_format(source: str, out: Path, formats: tuple[str, ...]) -> str:
 @main.command()
 @click.argument("source", type=click.Choice(SOURCE_NAMES))
 @click.option("--rows", type=int, default=None, help="Line items to write [default: 100,000; openai, "
-              "anthropic, invoices: a realistic month].")
+              "anthropic, invoices: a realistic month; expenses: 300].")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path),
-              help="File to write (.csv, .csv.gz or .parquet); openai, anthropic: a folder (one delivery).")
+              help="File to write (.csv, .csv.gz or .parquet); openai, anthropic, expenses: a folder (one delivery).")
 @click.option("--period", default=None, help="Billing period YYYY-MM [default: last month].")
 @click.option("--format", "fmt", default=None,
               help="aws-cur: legacy-csv, cur2-parquet, cur2-csv; gcp-billing: csv, parquet; azure-cost: "
-                   "ea-actual, ea-amortized, mca-actual, mca-amortized, focus [default: from the file name].")
+                   "ea-actual, ea-amortized, mca-actual, mca-amortized, focus; expenses: concur-brex, concur-ramp, "
+                   "all [default: from the file name].")
 @click.option("--seed", type=int, default=42, show_default=True)
 def generate(source, rows, out, period, fmt, seed):
     """Write a realistic synthetic export (GPU instances and AI services, commitments, credits,
@@ -139,6 +149,7 @@ def generate(source, rows, out, period, fmt, seed):
     import inspect
     module = importlib.import_module(f"pipelines.generators.{GENERATORS[source]}")
     period = period or _last_month()
+    rows = rows if rows is not None else getattr(module, "DEFAULT_ROWS", 100_000)
     fmt = fmt or _default_format(source, out, module.FORMATS)
     if fmt not in module.FORMATS:
         _fail(f"--format {fmt} is not one of {', '.join(module.FORMATS)} for {source}", 2)

@@ -7,6 +7,7 @@ from typing import Callable
 
 import yaml
 
+from normalizers import expenses
 from normalizers.normalize import SOURCES
 
 from .remote.azure_blob import BlobConfig
@@ -35,8 +36,21 @@ class Config:
     # module: SECTIONS[key](path, raw) -> typed value, or ConfigError naming the wrong key.
     sections: dict[str, object] = field(default_factory=dict)
 
+    def options(self, source: str) -> dict:
+        """The config a source's normalizer takes: its module's CONFIG_OPTIONS names, per
+        FileMapping keyword, the section supplying it (expenses: formats <- expense_formats)."""
+        wanted = getattr(SOURCES[source], "CONFIG_OPTIONS", {})
+        return {arg: self.sections[key] for arg, key in wanted.items() if key in self.sections}
 
-SECTIONS: dict[str, Callable[[Path, object], object]] = {}
+
+def _expense_formats(path: Path, raw) -> tuple:
+    try:
+        return expenses.parse_formats(raw)
+    except ValueError as err:
+        raise ConfigError(f"{path}: {err}") from err
+
+
+SECTIONS: dict[str, Callable[[Path, object], object]] = {"expense_formats": _expense_formats}
 _TOP_KEYS = {"data_dir", "sources"}
 _SOURCE_KEYS = {"inbox", "s3", "bigquery", "blob"}
 

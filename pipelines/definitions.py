@@ -54,7 +54,7 @@ def landing_asset(source: str):
                 landed += sync_bigquery(settings.root(), source, source_cfg.bigquery, period)
             if source_cfg.blob is not None:
                 landed += sync_blob(settings.root(), source, source_cfg.blob, period)
-            landed += ingest.sync_inbox(settings.root(), source, source_cfg.inbox, period)
+            landed += ingest.sync_inbox(settings.root(), source, source_cfg.inbox, period, cfg.options(source))
         except SourceUnreachable as err:
             raise dg.Failure(description=f"{source}: unreachable: {err}") from err
         except BadInputError as err:
@@ -78,7 +78,7 @@ def focus_asset(source: str):
     def _focus(context: dg.AssetExecutionContext, settings: AispendSettings):
         period = context.partition_key[:7]
         try:
-            result = ingest.process_period(settings.root(), source, period)
+            result = ingest.process_period(settings.root(), source, period, options=settings.config().options(source))
         except BadInputError as err:
             raise dg.Failure(description=f"{source}: {err} (the delivery was quarantined; "
                                          f"the last good data stays published)") from err

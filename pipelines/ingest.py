@@ -10,7 +10,7 @@ from pathlib import Path
 
 from normalizers import checks
 from normalizers.errors import BadInputError
-from normalizers.normalize import SOURCES, connect, normalize
+from normalizers.normalize import SOURCES, bind_variables, connect, normalize
 from normalizers.pandera_schema import validate_parquet
 from normalizers.sources import sql_str
 
@@ -53,9 +53,11 @@ def inbox_deliveries(inbox: Path) -> list[list[Path]]:
     return out
 
 
-def sync_inbox(root: DataRoot, source: str, inbox: Path, period: str | None = None) -> list[tuple[Delivery, bool]]:
+def sync_inbox(root: DataRoot, source: str, inbox: Path, period: str | None = None,
+               options: dict | None = None) -> list[tuple[Delivery, bool]]:
     """Land the inbox's deliveries (for one period, or all). Bad files are quarantined (a copy:
-    the inbox belongs to the provider) and reported; already-quarantined content is skipped."""
+    the inbox belongs to the provider) and reported; already-quarantined content is skipped.
+    `options`: the source's settings from the config (Config.options)."""
     module = SOURCES[source]
     con = connect()
     landed, errors = [], []
@@ -65,7 +67,7 @@ def sync_inbox(root: DataRoot, source: str, inbox: Path, period: str | None = No
         if rejected.intersection(digests):
             continue
         try:
-            periods = {p for f in files for p in module.billing_periods(module.FileMapping(f), con)}
+            periods = {p for f in files for p in module.billing_periods(module.FileMapping(f, **(options or {})), con)}
         except BadInputError as err:
             errors.append(err)
             staged = root.staging()
@@ -81,7 +83,8 @@ def sync_inbox(root: DataRoot, source: str, inbox: Path, period: str | None = No
     return landed
 
 
-def process_period(root: DataRoot, source: str, period: str, force: bool = False) -> PeriodResult:
+def process_period(root: DataRoot, source: str, period: str, force: bool = False,
+                   options: dict | None = None) -> PeriodResult:
     """Normalize and publish the latest delivery of a billing period, unless it already is."""
     module = SOURCES[source]
     delivery = root.latest_delivery(source, period)
@@ -94,7 +97,7 @@ def process_period(root: DataRoot, source: str, period: str, force: bool = False
     con = connect()
     staging = root.staging()
     try:
-        result = normalize(source, delivery.files, staging, con)
+        result = normalize(source, delivery.files, staging, con, options)
         if period not in result.partitions:
             raise BadInputError(delivery.files[0].name, f"holds billing periods {sorted(result.partitions)}, "
                                                         f"not {period} as it was landed for")
@@ -102,7 +105,7 @@ def process_period(root: DataRoot, source: str, period: str, force: bool = False
         # its own partition run, from its own landing of the same file.
         parquet = next(result.partitions[period].glob("*.parquet"))
         rows = con.execute(f"SELECT count(*) FROM read_parquet({sql_str(parquet)})").fetchone()[0]
-        outcomes = [schema_check(con, parquet), conservation_check(con, module, delivery, parquet, period)]
+        outcomes = [schema_check(con, parquet), conservation_check(con, module, delivery, parquet, period, options)]
     except BadInputError as err:
         _cleanup(staging)
         root.quarantine(source, delivery.files, err)
@@ -144,9 +147,11 @@ def schema_check(con, parquet: Path) -> CheckOutcome:
                         {"violations": len(problems)})
 
 
-def conservation_check(con, module, delivery: Delivery, parquet: Path, period: str) -> CheckOutcome:
+def conservation_check(con, module, delivery: Delivery, parquet: Path, period: str,
+                       options: dict | None = None) -> CheckOutcome:
     """sum(BilledCost) per currency equals the export's own total for the period, to the cent."""
-    mappings = [module.FileMapping(f) for f in delivery.files]
+    mappings = [module.FileMapping(f, **(options or {})) for f in delivery.files]
+    bind_variables(module, con, mappings)
     source = {(p, c): Decimal(t) for p, c, t in con.execute(module.delivery_totals_sql(mappings)).fetchall()
               if p == period}
     focus = {(p, c): Decimal(t) for p, c, t in con.execute(
