@@ -193,7 +193,7 @@ WITH f AS (
                WHEN 'ai_invoice' THEN 'ai_invoice: ''' || d.ProviderName
                    || ''' is not in the vendor list; its invoice is AI and Machine Learning'
                WHEN 'card_descriptor' THEN 'card_descriptor: ''' || d.__d_key || ''' '
-                   || CASE WHEN d.__d_w = d.__d_pkey THEN 'is' ELSE 'is the start of' END
+                   || CASE WHEN d.__d_w = d.__d_pkey THEN 'starts with' ELSE 'is cut short from' END
                    || ' pattern ''' || d.__d_pattern || ''' of ' || d.__d_vendor || coalesce(' / ' || d.__d_product, '')
                WHEN 'merchant_name' THEN 'merchant_name: ''' || d.ProviderName || ''' is a name of ' || d.__name_vendor
            END AS x_AiMatch
