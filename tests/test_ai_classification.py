@@ -90,12 +90,12 @@ OPENAI = {
     # usage of the API is model_api even where a model name says "chatgpt"
     "oai-usage": ({"ServiceName": "OpenAI API", "ServiceCategory": "AI and Machine Learning", "SkuId": "chatgpt-4o-latest",
                    "ChargeDescription": "chatgpt-4o-latest, input", "BilledCost": "20.00"},
-                  ("model_api", "OpenAI", None, "model_api_usage: openai usage export of OpenAI")),
+                  ("model_api", "OpenAI", "OpenAI API", "model_api_usage: openai usage export of OpenAI")),
 }
 ANTHROPIC = {
     "ant-usage": ({"ServiceName": "Claude API", "ServiceCategory": "AI and Machine Learning", "SkuId": "claude-sonnet-4",
                    "BilledCost": "31.41"},
-                  ("model_api", "Anthropic", None, "model_api_usage: anthropic usage export of Anthropic")),
+                  ("model_api", "Anthropic", "Anthropic API", "model_api_usage: anthropic usage export of Anthropic")),
 }
 INVOICES = {
     "inv-chatgpt": ({"ProviderName": "OpenAI LLC", "ServiceCategory": "AI and Machine Learning",

@@ -99,7 +99,7 @@ OCTOBER = {
     ("ChatGPT", "OpenAI", "ml-platform", "invoice", "ai_saas", "approved", "it@example.com", D("3000"), None),
     ("Cursor", "Cursor", "ml-research", "invoice", "ai_saas", "approved", "dev@example.com", D("480"), None),
     (Q, Q, "data-eng", "invoice", "ai_saas", "approved", "data@example.com", D("10.01"), None),
-    ("OpenAI", "OpenAI", "ml-research", "invoice", "model_api", "shadow", None, D("200"), None),  # API, not ChatGPT
+    ("OpenAI API", "OpenAI", "ml-research", "invoice", "model_api", "shadow", None, D("200"), None),  # not ChatGPT
     ("ChatGPT", "OpenAI", "ads", "expense", "ai_saas", "approved", "it@example.com", D("60"), 2),
     ("Claude", "Anthropic", "ads", "expense", "ai_saas", "shadow", None, D("18"), 1),
     ("Cursor", "Cursor", "ads", "expense", "ai_saas", "shadow", None, D("40"), 1),  # approved for ml-research only
@@ -177,7 +177,7 @@ def test_breakdown_by_business_unit_and_project(org):
 def test_tools_without_owner_are_the_shadow_ones(org):
     got = set(org.execute("SELECT tool, team, source FROM ai_tools_without_owner "
                           "WHERE billing_period = '2026-10'").fetchall())
-    assert got == {("GPU instances", "ml-research", "cloud"), ("OpenAI", "ml-research", "invoice"),
+    assert got == {("GPU instances", "ml-research", "cloud"), ("OpenAI API", "ml-research", "invoice"),
                    ("Claude", "ads", "expense"), ("Cursor", "ads", "expense")}
 
 

@@ -15,7 +15,8 @@
 --   3 gpu_sku              cloud row whose SkuMeter names GPU capacity (ai_gpu_skus)
 --   4 marketplace_vendor   cloud row sold by an AI vendor (PublisherName is in the vendor list)
 --   5 ai_service_category  other cloud row of ServiceCategory 'AI and Machine Learning'
---   6 model_api_usage      a model vendor's own usage/cost export (openai, anthropic): model_api.
+--   6 model_api_usage      a model vendor's own usage/cost export (openai, anthropic): model_api,
+--                          x_AiProduct the vendor's model_api product (OpenAI API).
 --                          Models bought through a cloud (Bedrock, Vertex AI, Azure OpenAI) are
 --                          managed_ai by rule 1: that bill, not the model's maker, is the contract.
 --   7 vendor_name          invoice whose vendor is in the vendor list; a product named in the
@@ -119,6 +120,11 @@ WITH f AS (
     LEFT JOIN gpu_skus AS k ON k.ProviderName = l.ProviderName AND k.ServiceName = l.ServiceName AND k.SkuMeter = l.SkuMeter
     LEFT JOIN names AS n ON n.name_key = l.__name_key
     LEFT JOIN descriptor_matches AS dm ON l.__kind = 'expense' AND dm.raw = coalesce(l.x_MerchantDescriptor, l.ProviderName)
+), api_products AS (
+    -- the vendor's model API product (OpenAI API): the tool of its usage export's lines
+    SELECT vendor, min(product) AS product FROM ai_vendor_products
+    WHERE category = 'model_api' AND product IS NOT NULL
+    GROUP BY vendor
 ), invoice_products AS (
     -- a product of the invoice's vendor named in its description (the longest name wins)
     SELECT k.__name_vendor, k.ChargeDescription, n.product, n.name
@@ -145,10 +151,12 @@ WITH f AS (
                     CASE WHEN c.__d_vendor IS NOT NULL THEN 'card_descriptor'
                          WHEN c.__name_vendor IS NOT NULL THEN 'merchant_name' END
            END AS __rule,
-           coalesce(c.__name_product, ip.product) AS __vendor_product, ip.name AS __product_name
+           coalesce(c.__name_product, ip.product) AS __vendor_product, ip.name AS __product_name,
+           ap.product AS __api_product
     FROM classified AS c
     LEFT JOIN invoice_products AS ip ON ip.__name_vendor = c.__name_vendor AND ip.ChargeDescription = c.ChargeDescription
                                     AND c.__kind = 'invoice' AND c.__name_product IS NULL
+    LEFT JOIN api_products AS ap ON ap.vendor = c.__name_vendor AND c.x_Source IN ('openai', 'anthropic')
 ), labelled AS (
     SELECT d.*,
            CASE d.__rule
@@ -174,7 +182,7 @@ WITH f AS (
                WHEN 'gpu_sku' THEN 'GPU instances'
                WHEN 'ai_service_category' THEN d.ServiceName
                WHEN 'card_descriptor' THEN d.__d_product
-               WHEN 'model_api_usage' THEN NULL
+               WHEN 'model_api_usage' THEN d.__api_product
                ELSE d.__vendor_product END AS x_AiProduct,
            CASE d.__rule
                WHEN 'managed_ai_service' THEN 'managed_ai_service: ServiceName ''' || d.ServiceName || ''' is '
@@ -203,6 +211,6 @@ WITH f AS (
 )
 SELECT * EXCLUDE (__kind, __instance, __name_key, __svc_product, __svc_category, __svc_pattern, __gpu_model,
                   __gpu_count, __gpu_instance, __sku_pattern, __name_vendor, __name_product, __d_vendor,
-                  __d_product, __d_category, __d_pattern, __d_w, __d_pkey, __d_key, __rule, __vendor_product,
+                  __d_product, __d_category, __d_pattern, __d_w, __d_pkey, __d_key, __rule, __vendor_product, __api_product,
                   __product_name)
 FROM labelled;
