@@ -34,25 +34,19 @@ CREATE OR REPLACE MACRO ai_text_key(s) AS
 CREATE OR REPLACE MACRO ai_descriptor_key(s) AS
     regexp_replace(ai_text_key(s), '( [A-Z]*[0-9][A-Z0-9]*)+$', '');
 
+-- Where a line was billed: 'cloud', 'expense', or 'invoice' (by the vendor itself).
+CREATE OR REPLACE MACRO ai_source_kind(src) AS
+    CASE WHEN src IN ('aws-cur', 'gcp-billing', 'azure-cost') THEN 'cloud'
+         WHEN src = 'expenses' THEN 'expense' ELSE 'invoice' END;
+
+-- The wide rows flow through once (scan, number, join small match tables); the match tables are
+-- built from distinct values of a few columns, each its own narrow scan.
 CREATE OR REPLACE TABLE cost_lines AS
-WITH f AS (
+WITH f AS NOT MATERIALIZED (
     -- The expense columns exist once an expense partition is published: NULL before that.
     FROM focus_costs
     UNION ALL BY NAME
     SELECT NULL::VARCHAR AS x_MerchantDescriptor, NULL::VARCHAR AS x_Employee WHERE false
-), lines AS (
-    SELECT row_number() OVER (ORDER BY provider, billing_period, x_SourceFile, x_SourceRow) AS x_LineId,
-           *,
-           CASE WHEN x_Source IN ('aws-cur', 'gcp-billing', 'azure-cost') THEN 'cloud'
-                WHEN x_Source = 'expenses' THEN 'expense'
-                ELSE 'invoice' END AS __kind,  -- invoice: billed by the vendor itself
-           lower(coalesce(x_InstanceType,
-                          json_extract_string(SkuPriceDetails, '$.InstanceType'),
-                          NULLIF(regexp_extract(x_UsageType, ':([A-Za-z0-9._-]+)$', 1), ''),
-                          NULLIF(regexp_extract(ChargeDescription, '(Standard_[A-Za-z0-9_]+)', 1), ''))) AS __instance,
-           CASE WHEN x_Source IN ('aws-cur', 'gcp-billing', 'azure-cost') THEN ai_text_key(PublisherName)
-                ELSE ai_text_key(ProviderName) END AS __name_key
-    FROM f
 ), names AS (
     -- name key -> vendor (and product); a key naming two vendors is ambiguous and used by none
     SELECT ai_text_key(name) AS name_key, min(vendor) AS vendor,
@@ -62,14 +56,14 @@ WITH f AS (
     HAVING count(DISTINCT vendor) = 1
 ), services AS (
     SELECT k.ProviderName, k.ServiceName, s.product, s.category, s.service_pattern
-    FROM (SELECT DISTINCT ProviderName, ServiceName FROM lines WHERE __kind = 'cloud') AS k
+    FROM (SELECT DISTINCT ProviderName, ServiceName FROM f WHERE ai_source_kind(x_Source) = 'cloud') AS k
     JOIN ai_services AS s ON s.provider = k.ProviderName AND k.ServiceName ILIKE s.service_pattern
     QUALIFY row_number() OVER (PARTITION BY k.ProviderName, k.ServiceName
                                ORDER BY length(s.service_pattern) DESC, s.product) = 1
 ), gpu_skus AS (
     SELECT k.ProviderName, k.ServiceName, k.SkuMeter, min(g.sku_pattern) AS sku_pattern
-    FROM (SELECT DISTINCT ProviderName, ServiceName, SkuMeter FROM lines
-          WHERE __kind = 'cloud' AND ProviderName IN (SELECT provider FROM ai_gpu_skus)) AS k
+    FROM (SELECT DISTINCT ProviderName, ServiceName, SkuMeter FROM f
+          WHERE ai_source_kind(x_Source) = 'cloud' AND ProviderName IN (SELECT provider FROM ai_gpu_skus)) AS k
     JOIN ai_gpu_skus AS g ON g.provider = k.ProviderName AND k.ServiceName ILIKE g.service_pattern
                          AND k.SkuMeter ILIKE g.sku_pattern
     GROUP BY ALL
@@ -78,7 +72,8 @@ WITH f AS (
     SELECT raw, regexp_replace(ai_descriptor_key(raw),
                                coalesce((SELECT '^(' || string_agg(ai_text_key(prefix), '|') || ') '
                                          FROM ai_descriptor_prefixes), '[^\s\S]'), '') AS dkey
-    FROM (SELECT DISTINCT coalesce(x_MerchantDescriptor, ProviderName) AS raw FROM lines WHERE __kind = 'expense')
+    FROM (SELECT DISTINCT coalesce(x_MerchantDescriptor, ProviderName) AS raw FROM f
+          WHERE ai_source_kind(x_Source) = 'expense')
 ), descriptor_words AS (
     -- its first word and its word prefixes: 'ANTHROPIC CLAUDE S' -> 'ANTHROPIC', 'ANTHROPIC CLAUDE', ...
     SELECT raw, dkey, toks[1] AS first_word,
@@ -113,7 +108,16 @@ WITH f AS (
            n.vendor AS __name_vendor, n.product AS __name_product,
            dm.vendor AS __d_vendor, dm.product AS __d_product, dm.category AS __d_category,
            dm.descriptor AS __d_pattern, dm.w AS __d_w, dm.pkey AS __d_pkey, dm.dkey AS __d_key
-    FROM lines AS l
+    FROM (SELECT row_number() OVER (ORDER BY provider, billing_period, x_SourceFile, x_SourceRow) AS x_LineId,
+                 *,
+                 ai_source_kind(x_Source) AS __kind,
+                 lower(coalesce(x_InstanceType,
+                                json_extract_string(SkuPriceDetails, '$.InstanceType'),
+                                NULLIF(regexp_extract(x_UsageType, ':([A-Za-z0-9._-]+)$', 1), ''),
+                                NULLIF(regexp_extract(ChargeDescription, '(Standard_[A-Za-z0-9_]+)', 1), ''))) AS __instance,
+                 CASE WHEN ai_source_kind(x_Source) = 'cloud' THEN ai_text_key(PublisherName)
+                      ELSE ai_text_key(ProviderName) END AS __name_key
+          FROM f) AS l
     LEFT JOIN services AS s ON l.__kind = 'cloud' AND s.ProviderName = l.ProviderName AND s.ServiceName = l.ServiceName
     LEFT JOIN gpu_instances AS g ON l.__kind = 'cloud' AND g.provider = l.ProviderName
                                 AND lower(g.instance_type) = l.__instance
@@ -128,9 +132,9 @@ WITH f AS (
 ), invoice_products AS (
     -- a product of the invoice's vendor named in its description (the longest name wins)
     SELECT k.__name_vendor, k.ChargeDescription, n.product, n.name
-    FROM (SELECT DISTINCT __name_vendor, ChargeDescription FROM classified
-          WHERE __kind = 'invoice' AND __name_vendor IS NOT NULL AND __name_product IS NULL
-            AND ChargeDescription IS NOT NULL) AS k
+    FROM (SELECT DISTINCT v.vendor AS __name_vendor, f.ChargeDescription FROM f
+          JOIN names AS v ON v.name_key = ai_text_key(f.ProviderName) AND v.product IS NULL
+          WHERE ai_source_kind(f.x_Source) = 'invoice' AND f.ChargeDescription IS NOT NULL) AS k
     JOIN ai_vendor_names AS n ON n.vendor = k.__name_vendor AND n.product IS NOT NULL
      AND contains(' ' || ai_text_key(k.ChargeDescription) || ' ', ' ' || ai_text_key(n.name) || ' ')
     QUALIFY row_number() OVER (PARTITION BY k.__name_vendor, k.ChargeDescription
