@@ -66,8 +66,10 @@ def parse(path: Path, raw) -> list[ApprovedTool]:
             raise _error(f"{path}: '{where}' needs a contract or a purchase_order")
         if "budget" not in entry:
             raise _error(f"{path}: '{where}.budget' is required")
-        tools.append(ApprovedTool(**{k: v.strip() for k, v in entry.items() if k in _TEXT},
-                                  budget=_budget(path, f"{where}.budget", entry["budget"])))
+        text = {k: v.strip() for k, v in entry.items() if k in _TEXT}
+        if "currency" in text:
+            text["currency"] = text["currency"].upper()
+        tools.append(ApprovedTool(**text, budget=_budget(path, f"{where}.budget", entry["budget"])))
         if len(tools[-1].currency) != 3 or not tools[-1].currency.isalpha():
             raise _error(f"{path}: '{where}.currency' must be an ISO 4217 code such as USD")
     return tools

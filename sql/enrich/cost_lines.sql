@@ -9,8 +9,9 @@
 -- The first rule that matches wins:
 --   1 managed_ai_service   cloud row whose ServiceName is a managed AI service (ai_services):
 --                          SageMaker on ml.g5 is managed_ai, the platform is what was bought
---   2 gpu_instance         cloud row whose instance type (x_InstanceType, SkuPriceDetails,
---                          the usage type after ':', an Azure 'Standard_...' name) is a GPU type
+--   2 gpu_instance         cloud row whose instance type (x_InstanceType, SkuPriceDetails, the
+--                          usage type or SkuMeter after ':', an Azure 'Standard_...' name in the
+--                          ChargeDescription) is a GPU type
 --                          (rate_cards/gpu_instances.csv); x_AiProduct 'GPU instances'
 --   3 gpu_sku              cloud row whose SkuMeter names GPU capacity (ai_gpu_skus)
 --   4 marketplace_vendor   cloud row sold by an AI vendor (PublisherName is in the vendor list)
@@ -114,6 +115,7 @@ WITH f AS NOT MATERIALIZED (
                  lower(coalesce(x_InstanceType,
                                 json_extract_string(SkuPriceDetails, '$.InstanceType'),
                                 NULLIF(regexp_extract(x_UsageType, ':([A-Za-z0-9._-]+)$', 1), ''),
+                                NULLIF(regexp_extract(SkuMeter, ':([A-Za-z0-9._-]+)$', 1), ''),
                                 NULLIF(regexp_extract(ChargeDescription, '(Standard_[A-Za-z0-9_]+)', 1), ''))) AS __instance,
                  CASE WHEN ai_source_kind(x_Source) = 'cloud' THEN ai_text_key(PublisherName)
                       ELSE ai_text_key(ProviderName) END AS __name_key
