@@ -14,7 +14,6 @@ Tables (one row per ...):
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -30,11 +29,6 @@ MONEY = pa.decimal128(38, 12)
 
 class RateCardError(ValueError):
     pass
-
-
-@dataclass(frozen=True)
-class Catalogue:
-    tables: dict[str, pa.Table]
 
 
 def _text(where: str, value, optional: bool = False) -> str | None:
@@ -160,11 +154,10 @@ def read_services(path: Path) -> dict[str, pa.Table]:
             "ai_gpu_skus": _table(skus, ["provider", "service_pattern", "sku_pattern"])}
 
 
-def read_catalogue(folder: Path = RATE_CARDS) -> Catalogue:
-    tables = {"gpu_instances": read_gpu_instances(folder / "gpu_instances.csv")}
-    tables |= read_vendors(folder / "ai_vendors.yaml")
-    tables |= read_services(folder / "ai_services.yaml")
-    return Catalogue(tables)
+def read_catalogue(folder: Path = RATE_CARDS) -> dict[str, pa.Table]:
+    """Every reference table of the catalogue, by table name."""
+    return ({"gpu_instances": read_gpu_instances(folder / "gpu_instances.csv")}
+            | read_vendors(folder / "ai_vendors.yaml") | read_services(folder / "ai_services.yaml"))
 
 
 def create_tables(con, tables: dict[str, pa.Table]) -> None:
@@ -180,4 +173,4 @@ def create_tables(con, tables: dict[str, pa.Table]) -> None:
 
 def load_reference(con, config=None) -> None:
     """warehouse.REFERENCE_LOADERS entry: the catalogue's tables."""
-    create_tables(con, read_catalogue().tables)
+    create_tables(con, read_catalogue())

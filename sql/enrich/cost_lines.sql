@@ -85,7 +85,7 @@ WITH f AS NOT MATERIALIZED (
     -- text is p when d starts with p at a word boundary, or with p whose last word is cut short
     -- ('...CLAUDE SUB' in '...CLAUDE SUBSCRIPTION'); else the longest word prefix w of d with two
     -- or more words that p starts with: whole words, w all of d (cut at the end), or a last word
-    -- of 3+ letters cut before other fields ('ANTHROPIC CLAUDE SUBS SAN FRANCISCO').
+    -- of 3+ letters cut before other fields ('ANTHROPIC CLAUDE TEA SAN FRANCISCO' for '...TEAM').
     SELECT d.raw, d.dkey, p.vendor, p.product, p.category, p.descriptor, p.pkey,
            CASE WHEN starts_with(d.dkey || ' ', p.pkey || ' ')
                   OR (contains(p.pkey, ' ') AND starts_with(d.dkey, p.pkey)) THEN p.pkey
