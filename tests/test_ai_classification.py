@@ -264,3 +264,36 @@ def test_a_bad_vendor_list_names_the_entry(tmp_path: Path, text, message):
     path.write_text(text)
     with pytest.raises(ai_catalog.RateCardError, match=message.replace("[", r"\[").replace("]", r"\]")):
         ai_catalog.read_vendors(path)
+
+
+def test_a_generated_cur_through_the_real_normalizer(tmp_path: Path, monkeypatch):
+    """GPU instance lines of a CUR are gpu_compute, Bedrock and SageMaker lines managed_ai, every
+    other line none; the expectation is read from the raw CUR and the rate card CSV directly."""
+    import shutil
+
+    from conftest import read_source_rows
+    from normalizers.normalize import connect, normalize
+    from pipelines.generators.aws_cur import generate
+
+    cur = generate(tmp_path / "cur.csv.gz", 3000, "2026-10", seed=7, fmt="legacy-csv")
+    result = normalize("aws-cur", [cur], tmp_path / "out", connect())
+    for period, folder in result.partitions.items():
+        target = tmp_path / "root" / "focus" / "provider=aws" / f"billing_period={period}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(folder, target)
+    with open(ai_catalog.RATE_CARDS / "gpu_instances.csv", newline="") as fh:
+        gpus = {r["instance_type"] for r in csv.DictReader(fh) if r["provider"] == "AWS"}
+    expected = {}
+    for n, row in enumerate(read_source_rows(cur), start=1):
+        if row["lineItem/ProductCode"] in ("AmazonBedrock", "AmazonSageMaker"):
+            expected[n] = "managed_ai"
+        elif row["product/instanceType"] in gpus:
+            expected[n] = "gpu_compute"
+        else:
+            expected[n] = "none"
+    con = build(tmp_path / "root", monkeypatch=monkeypatch)
+    got = con.execute("SELECT DISTINCT x_SourceRow, x_AiCategory FROM cost_lines").fetchall()
+    con.close()
+    assert len(got) == len(expected)  # one category per source row
+    assert dict(got) == expected
+    assert set(expected.values()) == {"managed_ai", "gpu_compute", "none"}

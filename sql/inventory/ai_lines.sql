@@ -35,4 +35,4 @@ SELECT l.*,
        CASE WHEN c.entry IS NULL THEN 'shadow' ELSE 'approved' END AS status,
        c.entry AS approved_entry, c.owner, c.contract, c.purchase_order, c.budget, c.budget_currency
 FROM lines AS l
-LEFT JOIN covered AS c ON c.x_AiVendor = l.x_AiVendor AND c.tool = l.tool AND c.x_Team = l.x_Team;
+LEFT JOIN covered AS c ON c.x_AiVendor = l.x_AiVendor AND c.tool = l.tool AND c.x_Team IS NOT DISTINCT FROM l.x_Team;
