@@ -129,3 +129,12 @@ def _unknown(path: Path, prefix: str, raw: dict, allowed: set[str]) -> None:
     for key in raw:
         if key not in allowed:
             raise ConfigError(f"{path}: unknown key '{prefix}{key}' (expected one of: {', '.join(sorted(allowed))})")
+
+
+def _register_sections() -> None:
+    # Imported here: the section modules import ConfigError from this module.
+    from .approved_tools import SECTION, parse
+    SECTIONS[SECTION] = parse
+
+
+_register_sections()

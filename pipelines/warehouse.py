@@ -15,6 +15,7 @@ import duckdb
 from normalizers.focus_contract import ALL_COLUMNS
 from normalizers.sources import sql_str
 
+from . import ai_catalog, approved_tools
 from .storage import DataRoot
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
@@ -24,11 +25,15 @@ MODELS = [
     "warehouse/focus_costs",
     "warehouse/focus_partitions",
     "enrich/cost_lines",
+    # (allocation models go here: ai_inventory reads allocated_costs)
+    "inventory/ai_lines",
+    "inventory/ai_inventory",
+    "inventory/ai_baseline",
 ]
 
 # Functions (con, config) that create reference tables (rate cards, allocation rules, approved
 # tools) before the models run. Config may be None (defaults).
-REFERENCE_LOADERS: list[Callable] = []
+REFERENCE_LOADERS: list[Callable] = [ai_catalog.load_reference, approved_tools.load_reference]
 
 
 def render(name: str, **params: str) -> str:
