@@ -9,6 +9,7 @@ import yaml
 
 from normalizers.normalize import SOURCES
 
+from .allocation_config import parse_allocation
 from .remote.azure_blob import BlobConfig
 from .remote.bigquery import BigQueryBillingExport
 from .remote.s3 import S3Config
@@ -36,7 +37,7 @@ class Config:
     sections: dict[str, object] = field(default_factory=dict)
 
 
-SECTIONS: dict[str, Callable[[Path, object], object]] = {}
+SECTIONS: dict[str, Callable[[Path, object], object]] = {"allocation": parse_allocation}
 _TOP_KEYS = {"data_dir", "sources"}
 _SOURCE_KEYS = {"inbox", "s3", "bigquery", "blob"}
 

@@ -15,6 +15,7 @@ import duckdb
 from normalizers.focus_contract import ALL_COLUMNS
 from normalizers.sources import sql_str
 
+from .allocation import load_allocation
 from .storage import DataRoot
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
@@ -24,11 +25,24 @@ MODELS = [
     "warehouse/focus_costs",
     "warehouse/focus_partitions",
     "enrich/cost_lines",
+    # allocation (pipelines/allocation.py loads its reference tables): who pays for each line
+    "allocation/alloc_line_tags",
+    "allocation/alloc_line_owner",
+    "allocation/alloc_pool_lines",
+    "allocation/alloc_pool_windows",
+    "allocation/alloc_recipients",
+    "allocation/allocated_costs",
+    "allocation/showback",
+    "allocation/chargeback",
+    "allocation/chargeback_reconciliation",
+    "allocation/gpu_pools",
+    "allocation/gpu_pool_teams",
+    "allocation/unallocated",
 ]
 
 # Functions (con, config) that create reference tables (rate cards, allocation rules, approved
 # tools) before the models run. Config may be None (defaults).
-REFERENCE_LOADERS: list[Callable] = []
+REFERENCE_LOADERS: list[Callable] = [load_allocation]
 
 
 def render(name: str, **params: str) -> str:
