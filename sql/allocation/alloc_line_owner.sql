@@ -20,8 +20,7 @@ WITH columns_as_facts AS (
     FROM columns_as_facts
     WHERE f.value IS NOT NULL AND f.field IN (SELECT field FROM alloc_conditions)
 ), tag_facts AS (
-    SELECT x_LineId, e.key AS key, e.value AS value
-    FROM (SELECT x_LineId, unnest(map_entries(canonical_tags)) AS e FROM alloc_line_tags)
+    SELECT x_LineId, tag_key AS key, tag_value AS value FROM alloc_line_tags
 ), hits AS (
     SELECT f.x_LineId, c.owner_rank, c.grp
     FROM facts AS f JOIN alloc_conditions AS c ON c.field = f.field AND c.value = f.value

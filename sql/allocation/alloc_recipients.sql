@@ -3,7 +3,7 @@
 -- split, a pool's window shares, or 'unallocated' when nothing matched (never dropped).
 CREATE OR REPLACE TABLE alloc_recipients AS
 SELECT o.x_LineId,
-       CASE r.target WHEN 'team' THEN r.team WHEN 'tag' THEN t.canonical_tags[r.tag_key]
+       CASE r.target WHEN 'team' THEN r.team WHEN 'tag' THEN t.tag_value
                      ELSE 'unallocated' END AS x_Team,
        CASE r.target WHEN 'team' THEN 'rule' WHEN 'tag' THEN 'tag' ELSE 'unallocated' END AS AllocatedMethodId,
        r.owner_id AS x_RuleId,
@@ -12,7 +12,7 @@ SELECT o.x_LineId,
        CAST(NULL AS DECIMAL(38, 6)) AS x_WindowPaidGpuHours, CAST(NULL AS DECIMAL(38, 6)) AS x_WindowUsedGpuHours
 FROM alloc_line_owner AS o
 LEFT JOIN alloc_owners AS r ON r.owner_rank = o.owner_rank
-LEFT JOIN alloc_line_tags AS t ON t.x_LineId = o.x_LineId AND r.target = 'tag'
+LEFT JOIN alloc_line_tags AS t ON t.x_LineId = o.x_LineId AND t.tag_key = r.tag_key AND r.target = 'tag'
 WHERE r.target IS NULL OR r.target IN ('team', 'tag')
 UNION ALL
 SELECT o.x_LineId, s.team, 'split', r.owner_id,
