@@ -27,6 +27,8 @@ WITH multi AS (
            e_units - sum(e_floor) OVER (PARTITION BY x_LineId) AS e_left,
            row_number() OVER (PARTITION BY x_LineId ORDER BY e_rem DESC, x_Team, AllocatedMethodId) AS e_rank
     FROM floors
+), rule_details AS (
+    SELECT owner_id, json_object('rule', owner_id) AS details FROM alloc_owners
 ), shares AS (
     SELECT x_LineId, x_Team, AllocatedMethodId,
            CAST(b_sign * (b_floor + CASE WHEN b_rank <= b_left THEN 1 ELSE 0 END) AS DECIMAL(38, 0))
@@ -42,7 +44,9 @@ SELECT r.x_LineId, l.provider, l.billing_period, l.BillingCurrency, l.BillingAcc
        CAST(CAST((r.weight * 2000000000000 + r.total_weight) // (2 * r.total_weight) AS DECIMAL(38, 0))
             * 0.000000000001 AS DECIMAL(38, 12)) AS x_Share,
        r.AllocatedMethodId,
-       CASE WHEN r.x_PoolWindow IS NULL
+       -- one recipient: the rule's constant details (built once per rule, not per row)
+       CASE WHEN r.weight = r.total_weight AND r.x_PoolWindow IS NULL THEN d.details
+            WHEN r.x_PoolWindow IS NULL
             THEN json_object('rule', r.x_RuleId, 'weight', CAST(r.weight AS VARCHAR),
                              'total_weight', CAST(r.total_weight AS VARCHAR))
             ELSE json_object('pool', r.x_RuleId, 'weight', CAST(r.weight AS VARCHAR),
@@ -63,4 +67,5 @@ JOIN cost_lines AS l ON l.x_LineId = r.x_LineId
 LEFT JOIN shares AS s
        ON r.weight <> r.total_weight AND s.x_LineId = r.x_LineId AND s.x_Team = r.x_Team
       AND s.AllocatedMethodId = r.AllocatedMethodId
-LEFT JOIN alloc_teams AS t ON t.team = r.x_Team;
+LEFT JOIN alloc_teams AS t ON t.team = r.x_Team
+LEFT JOIN rule_details AS d ON d.owner_id = r.x_RuleId;
