@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .ai_catalog import MONEY, create_tables
+from .config_error import ConfigError
 
 SECTION = "approved_tools"
 
@@ -77,7 +78,6 @@ def parse(path: Path, raw) -> list[ApprovedTool]:
 
 def _error(message: str) -> Exception:
     # Imported here: pipelines.config imports this module to register the section.
-    from .config import ConfigError
     return ConfigError(message)
 
 

@@ -10,13 +10,12 @@ import yaml
 from normalizers import expenses
 from normalizers.normalize import SOURCES
 
+from . import approved_tools
+from .allocation_config import parse_allocation
+from .config_error import ConfigError
 from .remote.azure_blob import BlobConfig
 from .remote.bigquery import BigQueryBillingExport
 from .remote.s3 import S3Config
-
-
-class ConfigError(ValueError):
-    pass
 
 
 @dataclass
@@ -50,7 +49,11 @@ def _expense_formats(path: Path, raw) -> tuple:
         raise ConfigError(f"{path}: {err}") from err
 
 
-SECTIONS: dict[str, Callable[[Path, object], object]] = {"expense_formats": _expense_formats}
+SECTIONS: dict[str, Callable[[Path, object], object]] = {
+    "expense_formats": _expense_formats,
+    "allocation": parse_allocation,
+    approved_tools.SECTION: approved_tools.parse,
+}
 _TOP_KEYS = {"data_dir", "sources"}
 _SOURCE_KEYS = {"inbox", "s3", "bigquery", "blob"}
 
@@ -130,11 +133,3 @@ def _unknown(path: Path, prefix: str, raw: dict, allowed: set[str]) -> None:
         if key not in allowed:
             raise ConfigError(f"{path}: unknown key '{prefix}{key}' (expected one of: {', '.join(sorted(allowed))})")
 
-
-def _register_sections() -> None:
-    # Imported here: the section modules import ConfigError from this module.
-    from .approved_tools import SECTION, parse
-    SECTIONS[SECTION] = parse
-
-
-_register_sections()

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import duckdb
 
-from .generators.aws_cur import generate
+from .generators.aws_cur import generate, generate_gpu_usage
 from .runner import run_nightly
+
+
+DEMO_CONFIG = Path(__file__).with_name("demo_config.yaml")
 
 
 def demo_periods(today: dt.date | None = None) -> list[str]:
@@ -22,11 +26,18 @@ def run_demo(data_dir: Path, rows: int = 50_000) -> list[str]:
     data_dir = Path(data_dir).resolve()
     inbox = data_dir / "inbox" / "aws-cur"
     periods = demo_periods()
+    curs = []
     for i, period in enumerate(periods):
         target = inbox / f"demo-cur-{period}.csv.gz"
         if not target.exists():  # the same export is not re-delivered on a second demo
             generate(target, rows, period, seed=100 + i)
-    summary = run_nightly(None, data_dir, periods)
+        curs.append(target)
+    # The organisation's config (allocation rules, the shared GPU cluster) and the cluster's
+    # GPU-hours usage file, beside the data.
+    config = data_dir / "aispend.yaml"
+    shutil.copyfile(DEMO_CONFIG, config)
+    generate_gpu_usage(curs, data_dir / "gpu_usage.csv")
+    summary = run_nightly(config, data_dir, periods)
     lines = summary.lines + [f"error: {e}" for e in summary.errors]
     lines += summary_lines(data_dir / "warehouse.duckdb")
     return lines
@@ -48,5 +59,32 @@ def summary_lines(warehouse: Path) -> list[str]:
     ai = con.execute("SELECT sum(EffectiveCost) FROM focus_costs WHERE ServiceCategory = 'AI and Machine Learning'").fetchone()[0]
     out.append("")
     out.append(f"GPU instances (p4d/p5/g5): {gpu or 0:,.2f}   AI services (Bedrock, SageMaker...): {ai or 0:,.2f}")
-    out.append(f"Query it: duckdb {warehouse}  ->  SELECT * FROM focus_costs LIMIT 10;")
+    out += allocation_lines(con)
+    out.append(f"Query it: duckdb {warehouse}  ->  SELECT * FROM showback LIMIT 10;")
+    return out
+
+
+def allocation_lines(con) -> list[str]:
+    """A short showback: amortized cost per team and month, the shared GPU cluster, and what no
+    rule claimed."""
+    out = ["", "Showback, amortized cost (EffectiveCost) by team"]
+    rows = con.execute("SELECT x_Team, x_BusinessUnit, billing_period, sum(EffectiveCost) FROM showback "
+                       "GROUP BY ALL ORDER BY min(x_Team = 'unallocated'), 1, 3").fetchall()
+    periods = sorted({r[2] for r in rows})
+    out.append(f"  {'team':<14}{'business unit':<15}" + "".join(f"{p:>16}" for p in periods))
+    by_team: dict = {}
+    for team, bu, period, eff in rows:
+        by_team.setdefault((team, bu), {})[period] = eff
+    for (team, bu), amounts in by_team.items():
+        out.append(f"  {team:<14}{bu:<15}" + "".join(f"{amounts.get(p, 0):>16,.2f}" for p in periods))
+    out.append("")
+    out.append("Shared GPU cluster          paid GPU-h   used GPU-h   idle GPU-h  util %   cost/used GPU-h")
+    for pool, period, paid, used, idle, util, cost in con.execute(
+            "SELECT pool, billing_period, paid_gpu_hours, used_gpu_hours, idle_gpu_hours, utilization_pct, "
+            "cost_per_used_gpu_hour FROM gpu_pools ORDER BY ALL").fetchall():
+        out.append(f"  {pool} {period}  {paid or 0:>12,.1f} {used or 0:>12,.1f} {idle or 0:>12,.1f} "
+                   f"{util or 0:>7.1f} {cost or 0:>17,.2f}")
+    for period, eff in con.execute("SELECT billing_period, sum(EffectiveCost) FROM unallocated "
+                                   "GROUP BY 1 ORDER BY 1").fetchall():
+        out.append(f"Unallocated {period}: {eff:,.2f} (see the `unallocated` table)")
     return out

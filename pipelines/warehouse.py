@@ -16,6 +16,7 @@ from normalizers.focus_contract import ALL_COLUMNS
 from normalizers.sources import sql_str
 
 from . import ai_catalog, approved_tools
+from .allocation import load_allocation
 from .storage import DataRoot
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
@@ -25,7 +26,20 @@ MODELS = [
     "warehouse/focus_costs",
     "warehouse/focus_partitions",
     "enrich/cost_lines",
-    # (allocation models go here: ai_inventory reads allocated_costs)
+    # allocation (pipelines/allocation.py loads its reference tables): who pays for each line
+    "allocation/alloc_line_tags",
+    "allocation/alloc_line_owner",
+    "allocation/alloc_pool_lines",
+    "allocation/alloc_pool_windows",
+    "allocation/alloc_recipients",
+    "allocation/allocated_costs",
+    "allocation/showback",
+    "allocation/chargeback",
+    "allocation/chargeback_reconciliation",
+    "allocation/gpu_pools",
+    "allocation/gpu_pool_teams",
+    "allocation/unallocated",
+    # the AI inventory: reads cost_lines and allocated_costs
     "inventory/ai_lines",
     "inventory/ai_inventory",
     "inventory/ai_baseline",
@@ -33,7 +47,7 @@ MODELS = [
 
 # Functions (con, config) that create reference tables (rate cards, allocation rules, approved
 # tools) before the models run. Config may be None (defaults).
-REFERENCE_LOADERS: list[Callable] = [ai_catalog.load_reference, approved_tools.load_reference]
+REFERENCE_LOADERS: list[Callable] = [ai_catalog.load_reference, approved_tools.load_reference, load_allocation]
 
 
 def render(name: str, **params: str) -> str:

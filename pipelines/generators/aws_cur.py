@@ -345,3 +345,40 @@ def generate(out: Path, rows: int, period: str, seed: int = 42, fmt: str = "lega
 
 def _columns(con, sql: str) -> list[str]:
     return [d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0").description]
+
+
+# The demo's shared GPU cluster (the `gpu-cluster: gpu-shared-1` nodes, p4d and p5): who used
+# it, in what proportion of the used GPU-hours.
+GPU_POOL_TEAMS = {"ml-research": 0.5, "search": 0.3, "ads": 0.2}
+GPUS_PER_NODE = {"p4d.24xlarge": 8, "p5.48xlarge": 8}
+
+
+def generate_gpu_usage(curs: list[Path], out: Path, seed: int = 7) -> Path:
+    """A scheduler's GPU-hours usage file for the shared cluster in legacy-CSV CURs made by
+    `generate`: per day and team, requested and used GPU-hours (fractional), together 50% to 75%
+    of the GPU-hours the day's node-hours paid for (max(requested, used) at most 90%), so that
+    the cluster has real idle time."""
+    import duckdb
+    paid = []
+    with duckdb.connect() as con:
+        for cur in curs:
+            paid += con.execute("""
+                SELECT CAST(CAST("lineItem/UsageStartDate" AS TIMESTAMP) AS DATE) AS day,
+                       sum(CAST("lineItem/UsageAmount" AS DOUBLE) * CASE "product/instanceType" WHEN 'p4d.24xlarge' THEN ?
+                           ELSE ? END) AS gpu_hours
+                FROM read_csv(?, all_varchar = true, header = true)
+                WHERE "product/instanceType" IN ('p4d.24xlarge', 'p5.48xlarge')
+                  AND "lineItem/LineItemType" IN ('Usage', 'SavingsPlanCoveredUsage', 'DiscountedUsage')
+                GROUP BY 1 ORDER BY 1""", [GPUS_PER_NODE["p4d.24xlarge"], GPUS_PER_NODE["p5.48xlarge"], str(cur)]).fetchall()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as fh:
+        fh.write("date,team,requested_gpu_hours,used_gpu_hours\n")
+        for day, gpu_hours in paid:
+            utilization = 0.5 + ((day.toordinal() * 7919 + seed) % 26) / 100  # 50% to 75%, by day
+            for i, (team, share) in enumerate(GPU_POOL_TEAMS.items()):
+                used = gpu_hours * utilization * share
+                # requests are 90% to 120% of use: max(requested, used) is what the team held
+                requested = used * (0.9 + ((day.toordinal() + i) % 7) / 20)
+                fh.write(f"{day},{team},{requested:.4f},{used:.4f}\n")
+    return out
