@@ -56,6 +56,9 @@ from .sources import (arrow_csv_batches, bad_input_sql, is_parquet, raw_relation
 
 SOURCE = "expenses"
 PROVIDER = "Expenses"  # the partition folder (provider=expenses); each row's ProviderName is its merchant
+# One file per bill / per expense tool: a month is the latest version of every inbox entry
+# (pipelines/storage.py current_deliveries), not just the newest delivery.
+ACCUMULATES = True
 DEC = "DECIMAL(38,12)"
 
 # The canonical fields every format maps; the first four must be found in a file's header

@@ -21,6 +21,9 @@ from .errors import BadInputError
 
 SOURCE = "invoices"
 PROVIDER = "AI Invoices"  # the partition (provider=ai-invoices); each row names its vendor
+# One file per bill / per expense tool: a month is the latest version of every inbox entry
+# (pipelines/storage.py current_deliveries), not just the newest delivery.
+ACCUMULATES = True
 NUMERIC: tuple[str, ...] = ()
 TIMESTAMPS: tuple[str, ...] = ()
 

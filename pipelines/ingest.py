@@ -3,6 +3,7 @@ normalize the latest delivery of a billing period, check it, publish it. Dagster
 these; so do tests."""
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,9 +36,9 @@ class PeriodResult:
     checks: list[CheckOutcome] = field(default_factory=list)
 
 
-def inbox_deliveries(inbox: Path) -> list[list[Path]]:
-    """A file directly in the inbox is one delivery; a folder is one delivery of several files
-    (AWS splits a large month into parts)."""
+def inbox_deliveries(inbox: Path) -> list[tuple[str, list[Path]]]:
+    """(name, files): a file directly in the inbox is one delivery; a folder is one delivery of
+    several files (AWS splits a large month into parts). The name is the inbox entry's."""
     if not inbox.is_dir():
         return []
     out = []
@@ -47,9 +48,9 @@ def inbox_deliveries(inbox: Path) -> list[list[Path]]:
         if entry.is_dir():
             files = sorted(p for p in entry.iterdir() if p.is_file() and not p.name.startswith("."))
             if files:
-                out.append(files)
+                out.append((entry.name, files))
         elif entry.is_file():
-            out.append([entry])
+            out.append((entry.name, [entry]))
     return out
 
 
@@ -62,7 +63,7 @@ def sync_inbox(root: DataRoot, source: str, inbox: Path, period: str | None = No
     con = connect()
     landed, errors = [], []
     rejected = root.quarantined_digests(source)
-    for files in inbox_deliveries(inbox):
+    for name, files in inbox_deliveries(inbox):
         digests = [sha256(f) for f in files]
         if rejected.intersection(digests):
             continue
@@ -77,7 +78,7 @@ def sync_inbox(root: DataRoot, source: str, inbox: Path, period: str | None = No
             continue
         for p in sorted(periods):
             if period is None or p == period:
-                landed.append(root.land(source, p, files, digests))
+                landed.append(root.land(source, p, files, digests, name=name))
     if errors:
         raise errors[0]
     return landed
@@ -85,42 +86,56 @@ def sync_inbox(root: DataRoot, source: str, inbox: Path, period: str | None = No
 
 def process_period(root: DataRoot, source: str, period: str, force: bool = False,
                    options: dict | None = None) -> PeriodResult:
-    """Normalize and publish the latest delivery of a billing period, unless it already is."""
+    """Normalize and publish what the billing period is made of (the latest delivery, or for
+    accumulating sources the latest delivery of each name), unless it already is."""
     module = SOURCES[source]
-    delivery = root.latest_delivery(source, period)
-    if delivery is None:
+    deliveries = root.current_deliveries(source, period, accumulate=getattr(module, "ACCUMULATES", False))
+    if not deliveries:
         return PeriodResult(source, period, "no-delivery")
+    files = [f for d in deliveries for f in d.files]
+    delivery_id = deliveries[0].delivery_id if len(deliveries) == 1 else hashlib.sha256(
+        "+".join(sorted(d.delivery_id for d in deliveries)).encode()).hexdigest()[:16]
     published = root.published(module.PROVIDER, period)
-    if published and published.get("delivery") == delivery.delivery_id and not force:
+    if published and published.get("delivery") == delivery_id and not force:
         stored = [CheckOutcome(**c) for c in published.get("checks", [])]
-        return PeriodResult(source, period, "unchanged", delivery.delivery_id, published["rows"], stored)
+        return PeriodResult(source, period, "unchanged", delivery_id, published["rows"], stored)
     con = connect()
     staging = root.staging()
     try:
-        result = normalize(source, delivery.files, staging, con, options)
+        result = normalize(source, files, staging, con, options)
         if period not in result.partitions:
-            raise BadInputError(delivery.files[0].name, f"holds billing periods {sorted(result.partitions)}, "
-                                                        f"not {period} as it was landed for")
+            raise BadInputError(files[0].name, f"holds billing periods {sorted(result.partitions)}, "
+                                               f"not {period} as it was landed for")
         # A file may also carry late rows of another month (GCP): each month is published by
         # its own partition run, from its own landing of the same file.
         parquet = next(result.partitions[period].glob("*.parquet"))
         rows = con.execute(f"SELECT count(*) FROM read_parquet({sql_str(parquet)})").fetchone()[0]
-        outcomes = [schema_check(con, parquet), conservation_check(con, module, delivery, parquet, period, options)]
+        outcomes = [schema_check(con, parquet), conservation_check(con, module, files, parquet, period, options)]
     except BadInputError as err:
         _cleanup(staging)
-        root.quarantine(source, delivery.files, err)
-        shutil.rmtree(delivery.folder)  # a rejected delivery leaves landing whole
+        bad = _culprit(deliveries, err)
+        root.quarantine(source, bad.files, err)
+        shutil.rmtree(bad.folder)  # a rejected delivery leaves landing whole; the others stay
         raise
-    out = PeriodResult(source, period, "checked", delivery.delivery_id, rows, outcomes)
+    out = PeriodResult(source, period, "checked", delivery_id, rows, outcomes)
     if all(c.passed for c in outcomes):
         record = {"provider": provider_slug(module.PROVIDER), "billing_period": period, "source": source,
-                  "delivery": delivery.delivery_id, "source_files": [f.name for f in delivery.files],
+                  "delivery": delivery_id, "source_files": [f.name for f in files],
                   "rows": rows, "totals": focus_totals(con, parquet),
                   "checks": [c.__dict__ for c in outcomes]}
         root.publish(module.PROVIDER, period, parquet, record)
         out.status = "published"
     _cleanup(staging)
     return out
+
+
+def _culprit(deliveries: list[Delivery], err: BadInputError) -> Delivery:
+    """The delivery holding the file the error names; else the newest (the others were
+    published before without error)."""
+    for d in deliveries:
+        if any(f.name == err.file for f in d.files):
+            return d
+    return deliveries[-1]
 
 
 def _cleanup(path: Path) -> None:
@@ -147,10 +162,10 @@ def schema_check(con, parquet: Path) -> CheckOutcome:
                         {"violations": len(problems)})
 
 
-def conservation_check(con, module, delivery: Delivery, parquet: Path, period: str,
+def conservation_check(con, module, files: list[Path], parquet: Path, period: str,
                        options: dict | None = None) -> CheckOutcome:
     """sum(BilledCost) per currency equals the export's own total for the period, to the cent."""
-    mappings = [module.FileMapping(f, **(options or {})) for f in delivery.files]
+    mappings = [module.FileMapping(f, **(options or {})) for f in files]
     bind_variables(module, con, mappings)
     source = {(p, c): Decimal(t) for p, c, t in con.execute(module.delivery_totals_sql(mappings)).fetchall()
               if p == period}

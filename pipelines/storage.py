@@ -61,9 +61,11 @@ class DataRoot:
         return p / period if period else p
 
     def land(self, source: str, period: str, files: list[Path],
-             digests: list[str] | None = None) -> tuple[Delivery, bool]:
+             digests: list[str] | None = None, name: str | None = None) -> tuple[Delivery, bool]:
         """Copy one delivery's files into landing; returns (delivery, is_new). The delivery id
-        is the checksum of its content, so the same export delivered twice lands once."""
+        is the checksum of its content, so the same export delivered twice lands once. `name`
+        (the inbox entry it came from) says which earlier delivery a new one supersedes, for
+        sources whose deliveries accumulate (see current_deliveries)."""
         digests = sorted(zip(digests or [sha256(f) for f in files], [safe_name(f.name) for f in files], files))
         delivery_id = hashlib.sha256("".join(d for d, _, _ in digests).encode()).hexdigest()[:16]
         folder = self.landing(source, period) / delivery_id
@@ -75,23 +77,32 @@ class DataRoot:
             shutil.copy2(src, tmp / name)
         order = len([p for p in self.landing(source, period).iterdir() if not p.name.startswith(".")])
         (tmp / "_delivery.json").write_text(json.dumps(
-            {"delivery": delivery_id, "sequence": order, "files": {n: d for d, n, _ in digests}}, indent=2))
+            {"delivery": delivery_id, "sequence": order, "name": name, "files": {n: d for d, n, _ in digests}},
+            indent=2))
         os.replace(tmp, folder)
         return Delivery(source, period, delivery_id, folder), True
 
     def latest_delivery(self, source: str, period: str) -> Delivery | None:
+        found = self.current_deliveries(source, period, accumulate=False)
+        return found[0] if found else None
+
+    def current_deliveries(self, source: str, period: str, accumulate: bool) -> list[Delivery]:
+        """What a billing period is made of. Cloud exports restate the whole month: the latest
+        delivery replaces every earlier one. Invoices and expense exports accumulate (one file per
+        vendor bill or per expense tool): the latest delivery *of each name* counts."""
         base = self.landing(source, period)
         if not base.is_dir():
-            return None
-        found = []
+            return []
+        latest: dict[str, tuple[int, Path]] = {}
         for folder in base.iterdir():
             meta = folder / "_delivery.json"
-            if meta.exists():
-                found.append((json.loads(meta.read_text())["sequence"], folder))
-        if not found:
-            return None
-        folder = max(found)[1]
-        return Delivery(source, period, folder.name, folder)
+            if not meta.exists():
+                continue
+            record = json.loads(meta.read_text())
+            key = (record.get("name") or folder.name) if accumulate else ""
+            if key not in latest or record["sequence"] > latest[key][0]:
+                latest[key] = (record["sequence"], folder)
+        return [Delivery(source, period, folder.name, folder) for _, folder in sorted(latest.values())]
 
     # -- quarantine ------------------------------------------------------------------------
     def quarantine_dir(self, source: str) -> Path:

@@ -15,20 +15,6 @@ from pipelines.storage import DataRoot, provider_slug
 
 CONTRACT = {c.name for c in ALL_COLUMNS}
 
-# The allocation model (allocated_costs, one row per cost line and recipient) is built by a
-# helper in parallel. This stand-in gives each line wholly to its `team` tag ('unallocated'
-# without one) with the columns ai_lines reads; the lead replaces it with the real model.
-ALLOCATED_COSTS_STANDIN = """
-CREATE OR REPLACE TABLE allocated_costs AS
-SELECT x_LineId, provider, billing_period, BillingCurrency,
-       coalesce(json_extract_string(Tags, '$.team'), 'unallocated') AS x_Team,
-       json_extract_string(Tags, '$.cost_center') AS x_CostCenter,
-       json_extract_string(Tags, '$.business_unit') AS x_BusinessUnit,
-       CAST(1 AS DECIMAL(38, 12)) AS x_Share, BilledCost, EffectiveCost, x_AiCategory, x_AiVendor
-FROM cost_lines
-"""
-
-
 def month(period: str) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.fromisoformat(period + "-01").replace(tzinfo=dt.timezone.utc)
     end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
@@ -67,16 +53,8 @@ def write_focus(root: Path, provider: str, period: str, source: str, rows: list[
     assert provider_slug(provider) in str(target)
 
 
-def build(root: Path, config=None, monkeypatch=None) -> duckdb.DuckDBPyConnection:
-    """warehouse.refresh over the root (the real reference loaders and models, one
-    transaction) with the allocation stand-in built right after cost_lines."""
-    real = warehouse._build
-
-    def with_allocation(con, data_root, model):
-        real(con, data_root, model)
-        if model == "enrich/cost_lines":
-            con.execute(ALLOCATED_COSTS_STANDIN)
-
-    monkeypatch.setattr(warehouse, "_build", with_allocation)
+def build(root: Path, config=None) -> duckdb.DuckDBPyConnection:
+    """warehouse.refresh over the root: the real reference loaders and models (allocation
+    included), one transaction."""
     warehouse.refresh(DataRoot(root), config)
     return duckdb.connect(str(DataRoot(root).warehouse), read_only=True)

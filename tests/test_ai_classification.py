@@ -189,7 +189,7 @@ def lines(tmp_path_factory):
         {"x_TestId": "nov-eur", "ServiceName": "Amazon Bedrock", "BillingCurrency": "EUR", "BilledCost": "7.77"}])
     mp = pytest.MonkeyPatch()
     try:
-        con = build(root, monkeypatch=mp)
+        con = build(root)
     finally:
         mp.undo()
     yield con
@@ -266,7 +266,7 @@ def test_a_bad_vendor_list_names_the_entry(tmp_path: Path, text, message):
         ai_catalog.read_vendors(path)
 
 
-def test_a_generated_cur_through_the_real_normalizer(tmp_path: Path, monkeypatch):
+def test_a_generated_cur_through_the_real_normalizer(tmp_path: Path):
     """GPU instance lines of a CUR are gpu_compute, Bedrock and SageMaker lines managed_ai, every
     other line none; the expectation is read from the raw CUR and the rate card CSV directly."""
     import shutil
@@ -291,7 +291,7 @@ def test_a_generated_cur_through_the_real_normalizer(tmp_path: Path, monkeypatch
             expected[n] = "gpu_compute"
         else:
             expected[n] = "none"
-    con = build(tmp_path / "root", monkeypatch=monkeypatch)
+    con = build(tmp_path / "root")
     got = con.execute("SELECT DISTINCT x_SourceRow, x_AiCategory FROM cost_lines").fetchall()
     con.close()
     assert len(got) == len(expected)  # one category per source row

@@ -81,12 +81,11 @@ def org(tmp_path_factory):
         expense("Anthropic* Claude Sub", "Anthropic", "18", "carol", "ads", day=2),
     ])
     config_path = root / "aispend.yaml"
-    config_path.write_text(yaml.safe_dump({"data_dir": ".", "approved_tools": APPROVED}))
-    mp = pytest.MonkeyPatch()
-    try:
-        con = build(root, load_config(config_path), monkeypatch=mp)
-    finally:
-        mp.undo()
+    # team -> cost center -> business unit, as the allocation config states it
+    allocation = {"teams": {t: {"cost_center": "cc-" + t} for t in BU},
+                  "cost_centers": {"cc-" + t: {"business_unit": bu} for t, bu in BU.items()}}
+    config_path.write_text(yaml.safe_dump({"data_dir": ".", "approved_tools": APPROVED, "allocation": allocation}))
+    con = build(root, load_config(config_path))
     yield con
     con.close()
 
@@ -181,11 +180,11 @@ def test_tools_without_owner_are_the_shadow_ones(org):
                    ("Claude", "ads", "expense"), ("Cursor", "ads", "expense")}
 
 
-def test_without_an_approved_list_every_ai_line_is_shadow(tmp_path, monkeypatch):
+def test_without_an_approved_list_every_ai_line_is_shadow(tmp_path):
     write_focus(tmp_path, "Expenses", "2026-10", "expenses", [
         expense("OPENAI *CHATGPT SUBSCR", "OpenAI", "20", "alice", "ads"),
         expense("UNITED AIRLINES", "United Airlines", "300", "alice", "ads")])
-    con = build(tmp_path, None, monkeypatch=monkeypatch)
+    con = build(tmp_path)
     assert con.execute("SELECT tool, status, owner FROM ai_inventory").fetchall() == [("ChatGPT", "shadow", None)]
     con.close()
 
