@@ -7,11 +7,22 @@ from pathlib import Path
 
 import duckdb
 
+from .generators import anthropic, expenses, invoices, openai
 from .generators.aws_cur import generate, generate_gpu_usage
 from .runner import run_nightly
 
 
 DEMO_CONFIG = Path(__file__).with_name("demo_config.yaml")
+# The expense platform's departments, named as the demo's teams (demo_config.yaml).
+DEPARTMENT_TEAMS = {"Engineering": "search", "Research": "ml-research", "Sales": "sales",
+                    "Marketing": "marketing", "Finance": "finance", "People": "people"}
+
+
+def _once(target: Path, write) -> None:
+    """Write a demo delivery unless it is there: a second demo re-delivers nothing."""
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write(target)
 
 
 def demo_periods(today: dt.date | None = None) -> list[str]:
@@ -32,6 +43,15 @@ def run_demo(data_dir: Path, rows: int = 50_000) -> list[str]:
         if not target.exists():  # the same export is not re-delivered on a second demo
             generate(target, rows, period, seed=100 + i)
         curs.append(target)
+    # AI vendors' Admin API exports, AI SaaS invoices, and expense reports with AI subscriptions
+    # among travel and meals; each month's delivery is written once.
+    for i, period in enumerate(periods):
+        _once(data_dir / "inbox" / "openai" / period, lambda p: openai.generate(p, period=period, seed=200 + i))
+        _once(data_dir / "inbox" / "anthropic" / period, lambda p: anthropic.generate(p, period=period, seed=300 + i))
+        _once(data_dir / "inbox" / "invoices" / f"invoices-{period}.csv",
+              lambda p: invoices.generate(p, period=period, seed=400 + i))
+        _once(data_dir / "inbox" / "expenses" / period,
+              lambda p: expenses.generate_month(p, period, seed=500, departments=DEPARTMENT_TEAMS))
     # The organisation's config (allocation rules, the shared GPU cluster) and the cluster's
     # GPU-hours usage file, beside the data.
     config = data_dir / "aispend.yaml"
@@ -60,6 +80,7 @@ def summary_lines(warehouse: Path) -> list[str]:
     out.append("")
     out.append(f"GPU instances (p4d/p5/g5): {gpu or 0:,.2f}   AI services (Bedrock, SageMaker...): {ai or 0:,.2f}")
     out += allocation_lines(con)
+    out += ai_lines(con)
     out.append(f"Query it: duckdb {warehouse}  ->  SELECT * FROM showback LIMIT 10;")
     return out
 
@@ -87,4 +108,24 @@ def allocation_lines(con) -> list[str]:
     for period, eff in con.execute("SELECT billing_period, sum(EffectiveCost) FROM unallocated "
                                    "GROUP BY 1 ORDER BY 1").fetchall():
         out.append(f"Unallocated {period}: {eff:,.2f} (see the `unallocated` table)")
+    return out
+
+
+def ai_lines(con) -> list[str]:
+    """The AI-spend baseline of the last month: by category, approved vs shadow, shadow tools."""
+    row = con.execute("SELECT billing_period, ai_effective_cost, gpu_compute, managed_ai, model_api, ai_saas, "
+                      "shadow_cost, shadow_share FROM ai_baseline WHERE BillingCurrency = 'USD' "
+                      "ORDER BY billing_period DESC LIMIT 1").fetchone()
+    if row is None:
+        return []
+    period, total, gpu, managed, api, saas, shadow, share = row
+    out = ["", f"AI spend {period} (USD, amortized): {total:,.2f} = GPU compute {gpu:,.2f} + managed AI "
+               f"{managed:,.2f} + model APIs {api:,.2f} + AI SaaS {saas:,.2f}",
+           f"  shadow (no approved tool): {shadow:,.2f} ({share:.1%}); shadow tools:"]
+    for tool, source, cost, users in con.execute(
+            "SELECT tool, source, sum(EffectiveCost), max(users) FROM ai_inventory WHERE billing_period = ? "
+            "AND status = 'shadow' AND BillingCurrency = 'USD' GROUP BY 1, 2 ORDER BY 3 DESC", [period]).fetchall():
+        who = f", {users} user(s)" if users else ""
+        out.append(f"    {tool:<24} {source:<8} {cost:>12,.2f}{who}")
+    out.append("  (SELECT * FROM ai_inventory / ai_baseline in the warehouse)")
     return out

@@ -111,6 +111,12 @@ INVOICES = {
     "inv-mistral": ({"ProviderName": "Mistral AI", "ServiceCategory": "AI and Machine Learning",
                      "ChargeDescription": "La Plateforme usage October", "BilledCost": "99.99"},
                     ("model_api", "Mistral AI", None, "vendor_name: ProviderName 'Mistral AI' is vendor Mistral AI")),
+    # a vendor not in the list whose ServiceName names a listed tool
+    "inv-copilot": ({"ProviderName": "GitHub", "ServiceName": "GitHub Copilot Business",
+                     "ServiceCategory": "AI and Machine Learning", "ChargeDescription": "Copilot Business seats",
+                     "BilledCost": "912"},
+                    ("ai_saas", "GitHub Copilot", None,
+                     "vendor_name: ServiceName 'GitHub Copilot Business' names vendor GitHub Copilot")),
     # a vendor not in the list, its name full of quotes and SQL: classified, kept as it is
     "inv-quotes": ({"ProviderName": QUOTE_VENDOR, "ServiceCategory": "AI and Machine Learning",
                     "ChargeDescription": "Data labeling", "BilledCost": "10.01"},

@@ -207,9 +207,9 @@ def test_a_wrong_approved_tools_entry_is_one_config_error_naming_it(tmp_path: Pa
 
 
 def test_the_demo_approved_tools_list_is_valid(tmp_path: Path):
-    snippet = Path(__file__).resolve().parents[1] / "pipelines" / "demo_approved_tools.yaml"
+    demo = Path(__file__).resolve().parents[1] / "pipelines" / "demo_config.yaml"
     path = tmp_path / "aispend.yaml"
-    path.write_text(snippet.read_text())
+    path.write_text(demo.read_text())
     tools = load_config(path).sections["approved_tools"]
     assert {(t.vendor, t.product) for t in tools} >= {("AWS", "Amazon Bedrock"), ("OpenAI", "ChatGPT"),
                                                        ("Anthropic", "Anthropic API")}

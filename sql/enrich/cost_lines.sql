@@ -55,6 +55,14 @@ WITH f AS NOT MATERIALIZED (
     FROM ai_vendor_names
     GROUP BY 1
     HAVING count(DISTINCT vendor) = 1
+), service_names AS (
+    -- an invoice from a vendor not in the list may name a listed tool in its ServiceName
+    -- (GitHub bills 'GitHub Copilot Business'): the longest listed name found in it wins
+    SELECT k.ServiceName, n.vendor, n.product
+    FROM (SELECT DISTINCT ServiceName FROM f
+          WHERE ai_source_kind(x_Source) = 'invoice' AND ServiceName IS NOT NULL) AS k
+    JOIN names AS n ON contains(' ' || ai_text_key(k.ServiceName) || ' ', ' ' || n.name_key || ' ')
+    QUALIFY row_number() OVER (PARTITION BY k.ServiceName ORDER BY length(n.name_key) DESC, n.vendor) = 1
 ), services AS (
     SELECT k.ProviderName, k.ServiceName, s.product, s.category, s.service_pattern
     FROM (SELECT DISTINCT ProviderName, ServiceName FROM f WHERE ai_source_kind(x_Source) = 'cloud') AS k
@@ -106,7 +114,9 @@ WITH f AS NOT MATERIALIZED (
            s.product AS __svc_product, s.category AS __svc_category, s.service_pattern AS __svc_pattern,
            g.gpu_model AS __gpu_model, g.gpu_count AS __gpu_count, g.instance_type AS __gpu_instance,
            k.sku_pattern AS __sku_pattern,
-           n.vendor AS __name_vendor, n.product AS __name_product,
+           coalesce(n.vendor, sn.vendor) AS __name_vendor,
+           CASE WHEN n.vendor IS NOT NULL THEN n.product ELSE sn.product END AS __name_product,
+           CASE WHEN n.vendor IS NULL AND sn.vendor IS NOT NULL THEN 'ServiceName' ELSE 'ProviderName' END AS __name_field,
            dm.vendor AS __d_vendor, dm.product AS __d_product, dm.category AS __d_category,
            dm.descriptor AS __d_pattern, dm.w AS __d_w, dm.pkey AS __d_pkey, dm.dkey AS __d_key
     FROM (SELECT row_number() OVER (ORDER BY provider, billing_period, x_SourceFile, x_SourceRow) AS x_LineId,
@@ -125,6 +135,7 @@ WITH f AS NOT MATERIALIZED (
                                 AND lower(g.instance_type) = l.__instance
     LEFT JOIN gpu_skus AS k ON k.ProviderName = l.ProviderName AND k.ServiceName = l.ServiceName AND k.SkuMeter = l.SkuMeter
     LEFT JOIN names AS n ON n.name_key = l.__name_key
+    LEFT JOIN service_names AS sn ON l.__kind = 'invoice' AND n.vendor IS NULL AND sn.ServiceName = l.ServiceName
     LEFT JOIN descriptor_matches AS dm ON l.__kind = 'expense' AND dm.raw = coalesce(l.x_MerchantDescriptor, l.ProviderName)
 ), api_products AS (
     -- the vendor's model API product (OpenAI API): the tool of its usage export's lines
@@ -202,7 +213,9 @@ WITH f AS NOT MATERIALIZED (
                    || ''' is in ServiceCategory ''AI and Machine Learning'''
                WHEN 'model_api_usage' THEN 'model_api_usage: ' || d.x_Source || ' usage export of '
                    || coalesce(d.__name_vendor, trim(d.ProviderName))
-               WHEN 'vendor_name' THEN 'vendor_name: ProviderName ''' || d.ProviderName || ''' is vendor ' || d.__name_vendor
+               WHEN 'vendor_name' THEN 'vendor_name: ' || d.__name_field || ' '''
+                   || CASE d.__name_field WHEN 'ServiceName' THEN d.ServiceName ELSE d.ProviderName END
+                   || ''' ' || CASE d.__name_field WHEN 'ServiceName' THEN 'names' ELSE 'is' END || ' vendor ' || d.__name_vendor
                    || coalesce(', product ''' || d.__product_name || ''' in ChargeDescription', '')
                WHEN 'ai_invoice' THEN 'ai_invoice: ''' || d.ProviderName
                    || ''' is not in the vendor list; its invoice is AI and Machine Learning'
@@ -218,5 +231,5 @@ WITH f AS NOT MATERIALIZED (
 SELECT * EXCLUDE (__kind, __instance, __name_key, __svc_product, __svc_category, __svc_pattern, __gpu_model,
                   __gpu_count, __gpu_instance, __sku_pattern, __name_vendor, __name_product, __d_vendor,
                   __d_product, __d_category, __d_pattern, __d_w, __d_pkey, __d_key, __rule, __vendor_product, __api_product,
-                  __product_name)
+                  __product_name, __name_field)
 FROM labelled;
