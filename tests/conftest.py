@@ -96,3 +96,11 @@ def assert_official(out: Path):
         result = run_validator(part)
         assert result.tests > 100, "the validator ran no rules"
         assert result.failed == {}, f"{part}: {result.failed}"
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """`aispend demo` once for the whole session (its data folder, its summary lines)."""
+    from pipelines.demo import run_demo
+    data = tmp_path_factory.mktemp("demo")
+    return data, run_demo(data, rows=8_000)

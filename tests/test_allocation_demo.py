@@ -7,13 +7,11 @@ import duckdb
 import pytest
 
 from allocation_helpers import assert_conserved
-from pipelines.demo import run_demo
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    data = tmp_path_factory.mktemp("demo")
-    lines = run_demo(data, rows=8_000)
+def demo(demo_run):
+    data, lines = demo_run
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
     yield con, lines
     con.close()
@@ -25,7 +23,7 @@ def test_demo_allocation_conserves_every_period_and_currency(demo):
     for col in ("BilledCost", "EffectiveCost"):  # and against the published FOCUS data itself
         want = con.execute(f"SELECT billing_period, BillingCurrency, sum({col}) FROM focus_costs GROUP BY ALL ORDER BY ALL").fetchall()
         got = con.execute(f"SELECT billing_period, BillingCurrency, sum({col}) FROM allocated_costs GROUP BY ALL ORDER BY ALL").fetchall()
-        assert got == want and len(got) == 2
+        assert got == want and {c for _, c, _ in got} == {"USD", "EUR"} and len(got) == 4
     assert con.execute("SELECT count(*), sum(abs(difference)) FROM chargeback_reconciliation").fetchone()[1] == 0
 
 
@@ -56,7 +54,7 @@ def test_demo_tags_rules_cost_centers_and_unallocated(demo):
     assert methods == {"tag", "rule", "split", "pool-proportional", "pool-idle", "unallocated"}
     units = con.execute("SELECT DISTINCT x_BusinessUnit, x_CostCenter FROM chargeback WHERE x_CostCenter <> 'unallocated' "
                         "ORDER BY 1").fetchall()
-    assert units == [("Product", "CC-200"), ("Research", "CC-100")]
+    assert units == [("G&A", "CC-400"), ("Go-to-Market", "CC-300"), ("Product", "CC-200"), ("Research", "CC-100")]
     unallocated = con.execute("SELECT sum(EffectiveCost) FROM unallocated").fetchone()[0]
     assert unallocated > 0 and any(l.startswith("Unallocated ") for l in lines)
     services = {s for (s,) in con.execute("SELECT DISTINCT ServiceName FROM allocated_costs").fetchall()}
