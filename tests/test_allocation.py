@@ -231,3 +231,24 @@ def test_no_allocation_section_allocates_by_the_team_tag(tmp_path):
     lines = [{"BilledCost": D(1), "Tags": {"owner-team": "Web"}}, {"BilledCost": D(2)}]
     con = build(tmp_path, lines, None)
     assert totals_by_team(con, "BilledCost") == {"web": D(1), "unallocated": D(2)}
+
+
+def test_gpu_counts_from_the_rate_card_over_the_built_ins(tmp_path):
+    from pipelines.allocation import gpu_instances
+    (tmp_path / "gpu_instances.csv").write_text(
+        "provider,instance_type,gpu_model,gpu_count,on_demand_hourly_usd\n"
+        "AWS,p5.48xlarge,H100,8,98.32\nAWS,g7.test,L40S,3,1.0\n")
+    counts = gpu_instances(tmp_path)
+    assert counts["g7.test"] == 3 and counts["p5.48xlarge"] == 8 and counts["p4d.24xlarge"] == 8
+    assert "g7.test" not in gpu_instances(tmp_path / "missing")
+
+
+def test_cli_config_error_is_one_line_naming_the_key(tmp_path):
+    from click.testing import CliRunner
+    from pipelines.cli import main
+    cfg = tmp_path / "aispend.yaml"
+    cfg.write_text(yaml.safe_dump({"allocation": {"rules": [{"id": "a", "match": {"tag": {"team": 5.5}}, "team": "x"}]}}))
+    result = CliRunner().invoke(main, ["run", "--config", str(cfg)])
+    assert result.exit_code != 0
+    errors = [l for l in result.stderr.splitlines() if l.startswith("aispend: error:")]
+    assert len(errors) == 1 and "allocation.rules[0].match.tag.team: must be non-empty text" in errors[0]
