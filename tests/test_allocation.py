@@ -252,3 +252,18 @@ def test_cli_config_error_is_one_line_naming_the_key(tmp_path):
     assert result.exit_code != 0
     errors = [l for l in result.stderr.splitlines() if l.startswith("aispend: error:")]
     assert len(errors) == 1 and "allocation.rules[0].match.tag.team: must be non-empty text" in errors[0]
+
+
+def test_a_monthly_charge_in_a_daily_pool_is_shared_by_the_month(tmp_path):
+    # Day 1: 10 GPU-hours paid, all used by A; day 2: 10 paid, all used by B. A monthly fee of
+    # 100 (its charge period is the month) is shared by the month's use: A 50, B 50 (not all to
+    # A, whose day it starts on). No idle.
+    lines = [node("1.25", "10", "10"), node("1.25", "10", "10", start="2026-10-02 00:00:00+00"),
+             node("0", "100", "100", ChargeCategory="Purchase", ConsumedQuantity=None,
+                  end="2026-11-01 00:00:00+00")]
+    usage = "date,team,gpu_hours\n2026-10-01,a,10\n2026-10-02,b,10\n"
+    con = build(tmp_path, lines, pool_config("own_line"), {"usage.csv": usage})
+    assert totals_by_team(con) == {"a": D(60), "b": D(60)}
+    fee = con.execute("SELECT window_unit FROM alloc_pool_lines WHERE paid_gpu_hours = 0").fetchall()
+    assert fee == [("month",)]
+    assert con.execute("SELECT paid_gpu_hours, used_gpu_hours, idle_gpu_hours FROM gpu_pools").fetchall() == [(20, 20, 0)]
