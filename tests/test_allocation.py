@@ -4,7 +4,6 @@ errors that name the key."""
 from __future__ import annotations
 
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 import yaml
@@ -240,6 +239,8 @@ def test_gpu_counts_from_the_rate_card_over_the_built_ins(tmp_path):
         "AWS,p5.48xlarge,H100,8,98.32\nAWS,g7.test,L40S,3,1.0\n")
     counts = gpu_instances(tmp_path)
     assert counts["g7.test"] == 3 and counts["p5.48xlarge"] == 8 and counts["p4d.24xlarge"] == 8
+    (tmp_path / "gpu_instances.csv").write_text("instance_type,gpu_count\ng6f.xlarge,0.125\n")
+    assert gpu_instances(tmp_path)["g6f.xlarge"] == D("0.125")
     assert "g7.test" not in gpu_instances(tmp_path / "missing")
 
 
