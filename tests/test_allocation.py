@@ -268,3 +268,15 @@ def test_a_monthly_charge_in_a_daily_pool_is_shared_by_the_month(tmp_path):
     fee = con.execute("SELECT window_unit FROM alloc_pool_lines WHERE paid_gpu_hours = 0").fetchall()
     assert fee == [("month",)]
     assert con.execute("SELECT paid_gpu_hours, used_gpu_hours, idle_gpu_hours FROM gpu_pools").fetchall() == [(20, 20, 0)]
+
+
+def test_gcp_labels_and_azure_tags_map_to_the_same_keys(tmp_path):
+    cfg = {"tags": {"team": ["team", "owner-team"], "env": ["env", "environment"]},
+           "rules": [{"id": "prod-web", "match": {"tag": {"env": "production"}}, "team": "web"},
+                     {"id": "team-tag", "team_from_tag": "team"}]}
+    lines = [{"ProviderName": "Google Cloud", "BilledCost": D(1), "Tags": {"team": "search", "goog-k8s-cluster-name": "c"}},
+             {"ProviderName": "Microsoft", "BilledCost": D(2), "Tags": {"Owner-Team": "SEARCH"}},
+             {"ProviderName": "Microsoft", "BilledCost": D(4), "Tags": {"Environment": " Production ", "Team": "ads"}}]
+    con = build(tmp_path, lines, cfg)
+    assert totals_by_team(con, "BilledCost") == {"search": D(3), "web": D(4)}
+    assert_conserved(con)
