@@ -6,7 +6,9 @@ reference, measured in the same run) and once whole (with allocation). Prints ro
 
     python benchmarks/allocate.py --rows 1000000 5000000
 
-Memory should not grow with the input: DuckDB streams and spills (its default memory limit)."""
+Memory should not grow with the input: DuckDB streams, and spills to disk beyond its memory
+limit (--memory-limit, default 3GB here; DuckDB's own default is 80% of RAM, which it will fill
+when the warehouse build sorts 5M wide rows)."""
 from __future__ import annotations
 
 import argparse
@@ -26,7 +28,11 @@ sys.path.insert(0, sys.argv[1])
 from pipelines import warehouse
 from pipelines.config import load_config
 from pipelines.storage import DataRoot
-data, upto = Path(sys.argv[2]), sys.argv[3]
+data, upto, limit = Path(sys.argv[2]), sys.argv[3], sys.argv[4]
+if limit != "none":  # DuckDB's own limit (default 80% of RAM); beyond it, it spills to disk
+    import duckdb
+    _connect = duckdb.connect
+    duckdb.connect = lambda *a, **k: _connect(*a, **k, config={"memory_limit": limit})
 if upto == "cost_lines":  # the reference: the same build without allocation
     warehouse.MODELS[:] = warehouse.MODELS[:warehouse.MODELS.index("enrich/cost_lines") + 1]
     warehouse.REFERENCE_LOADERS[:] = []
@@ -68,8 +74,8 @@ def prepare(work: Path, rows: int) -> Path:
     return data
 
 
-def measure(data: Path, upto: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", MEASURE, str(ROOT), str(data), upto],
+def measure(data: Path, upto: str, limit: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", MEASURE, str(ROOT), str(data), upto, limit],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -78,6 +84,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--memory-limit", default="3GB",
+                    help="DuckDB memory_limit for the build ('none': DuckDB's default, 80%% of RAM)")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="aispend-alloc-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -86,13 +94,14 @@ def main() -> None:
     rss = []
     for rows in args.rows:
         data = prepare(work, rows)
-        ref = measure(data, "cost_lines")
-        full = measure(data, "all")
+        ref = measure(data, "cost_lines", args.memory_limit)
+        full = measure(data, "all", args.memory_limit)
         rss.append(full["peak_rss_mb"])
         print(f"{rows:>10,}{full['rows']:>12,}{full['allocations']:>13,}{full['secs']:>9.1f}"
               f"{full['rows'] / full['secs']:>11,.0f}{full['peak_rss_mb']:>8,.0f}"
               f"{ref['secs']:>22.1f}{ref['rows'] / ref['secs']:>11,.0f}{ref['peak_rss_mb']:>8,.0f}")
-    print(f"peak RSS with allocation: {' -> '.join(f'{x:,.0f} MB' for x in rss)}")
+    print(f"peak RSS with allocation (DuckDB memory_limit {args.memory_limit}): "
+          f"{' -> '.join(f'{x:,.0f} MB' for x in rss)}")
 
 
 if __name__ == "__main__":

@@ -39,14 +39,15 @@ GPU_COUNTS = {
 HOURS = Decimal("0.000001")  # GPU-hours are kept to 6 decimals
 
 
-def gpu_instances(rate_cards: Path = RATE_CARDS) -> dict[str, int]:
-    counts = dict(GPU_COUNTS)
+def gpu_instances(rate_cards: Path = RATE_CARDS) -> dict[str, Decimal]:
+    """GPUs per instance type (fractional for shared-GPU types such as g6f)."""
+    counts = {k: Decimal(v) for k, v in GPU_COUNTS.items()}
     card = rate_cards / "gpu_instances.csv"
     if card.exists():
         with open(card, newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
+            for n, row in enumerate(csv.DictReader(fh), start=1):
                 if row.get("instance_type") and (row.get("gpu_count") or "").strip():
-                    counts[row["instance_type"].strip()] = int(Decimal(row["gpu_count"]))
+                    counts[row["instance_type"].strip()] = _hours(card, n, "gpu_count", row["gpu_count"])
     return counts
 
 
@@ -101,7 +102,7 @@ def load_allocation(con, config) -> None:
     _create(con, "alloc_pool_usage", usage, {"owner_rank": pa.int32(), "usage_start": pa.timestamp("us", tz="UTC"),
                                              "team": text, "gpu_hours": num})
     _create(con, "alloc_gpu_instances", [{"instance_type": k, "gpu_count": v} for k, v in gpu_instances().items()],
-            {"instance_type": text, "gpu_count": pa.int32()})
+            {"instance_type": text, "gpu_count": num})
 
 
 def _create(con, name: str, rows: list[dict], schema: dict) -> None:

@@ -1,6 +1,7 @@
 """Build a warehouse from hand-made cost lines and an allocation config (tests only)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import defaultdict
 from decimal import Decimal
@@ -24,14 +25,17 @@ DEFAULTS = {
 
 def write_lines(root: Path, lines: list[dict]) -> None:
     """FOCUS partitions (provider=<p>/billing_period=<m>/data.parquet) holding `lines`: dicts of
-    FOCUS columns; `period` (YYYY-MM) and `start` (ChargePeriodStart, ISO) are shortcuts;
+    FOCUS columns; `period` (YYYY-MM), `start` and `end` (ChargePeriod, ISO; default one hour)
+    are shortcuts;
     BilledCost/EffectiveCost are Decimals; Tags a dict."""
     by_part = defaultdict(list)
     for i, line in enumerate(lines, start=1):
-        row = DEFAULTS | {"x_SourceRow": i} | {k: v for k, v in line.items() if k not in ("period", "start")}
+        row = DEFAULTS | {"x_SourceRow": i} | {k: v for k, v in line.items() if k not in ("period", "start", "end")}
         period = line.get("period", "2026-10")
         row["BillingPeriodStart"] = f"{period}-01 00:00:00+00"
         row["ChargePeriodStart"] = line.get("start", f"{period}-01 00:00:00+00")
+        start = dt.datetime.fromisoformat(row["ChargePeriodStart"].replace("+00", "+00:00"))
+        row["ChargePeriodEnd"] = line.get("end", str(start + dt.timedelta(hours=1)))  # an hourly line
         if isinstance(row.get("Tags"), dict):
             row["Tags"] = json.dumps(row["Tags"])
         row.setdefault("EffectiveCost", row.get("BilledCost", Decimal(0)))

@@ -4,7 +4,6 @@ errors that name the key."""
 from __future__ import annotations
 
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 import yaml
@@ -231,3 +230,53 @@ def test_no_allocation_section_allocates_by_the_team_tag(tmp_path):
     lines = [{"BilledCost": D(1), "Tags": {"owner-team": "Web"}}, {"BilledCost": D(2)}]
     con = build(tmp_path, lines, None)
     assert totals_by_team(con, "BilledCost") == {"web": D(1), "unallocated": D(2)}
+
+
+def test_gpu_counts_from_the_rate_card_over_the_built_ins(tmp_path):
+    from pipelines.allocation import gpu_instances
+    (tmp_path / "gpu_instances.csv").write_text(
+        "provider,instance_type,gpu_model,gpu_count,on_demand_hourly_usd\n"
+        "AWS,p5.48xlarge,H100,8,98.32\nAWS,g7.test,L40S,3,1.0\n")
+    counts = gpu_instances(tmp_path)
+    assert counts["g7.test"] == 3 and counts["p5.48xlarge"] == 8 and counts["p4d.24xlarge"] == 8
+    (tmp_path / "gpu_instances.csv").write_text("instance_type,gpu_count\ng6f.xlarge,0.125\n")
+    assert gpu_instances(tmp_path)["g6f.xlarge"] == D("0.125")
+    assert "g7.test" not in gpu_instances(tmp_path / "missing")
+
+
+def test_cli_config_error_is_one_line_naming_the_key(tmp_path):
+    from click.testing import CliRunner
+    from pipelines.cli import main
+    cfg = tmp_path / "aispend.yaml"
+    cfg.write_text(yaml.safe_dump({"allocation": {"rules": [{"id": "a", "match": {"tag": {"team": 5.5}}, "team": "x"}]}}))
+    result = CliRunner().invoke(main, ["run", "--config", str(cfg)])
+    assert result.exit_code != 0
+    errors = [l for l in result.stderr.splitlines() if l.startswith("aispend: error:")]
+    assert len(errors) == 1 and "allocation.rules[0].match.tag.team: must be non-empty text" in errors[0]
+
+
+def test_a_monthly_charge_in_a_daily_pool_is_shared_by_the_month(tmp_path):
+    # Day 1: 10 GPU-hours paid, all used by A; day 2: 10 paid, all used by B. A monthly fee of
+    # 100 (its charge period is the month) is shared by the month's use: A 50, B 50 (not all to
+    # A, whose day it starts on). No idle.
+    lines = [node("1.25", "10", "10"), node("1.25", "10", "10", start="2026-10-02 00:00:00+00"),
+             node("0", "100", "100", ChargeCategory="Purchase", ConsumedQuantity=None,
+                  end="2026-11-01 00:00:00+00")]
+    usage = "date,team,gpu_hours\n2026-10-01,a,10\n2026-10-02,b,10\n"
+    con = build(tmp_path, lines, pool_config("own_line"), {"usage.csv": usage})
+    assert totals_by_team(con) == {"a": D(60), "b": D(60)}
+    fee = con.execute("SELECT window_unit FROM alloc_pool_lines WHERE paid_gpu_hours = 0").fetchall()
+    assert fee == [("month",)]
+    assert con.execute("SELECT paid_gpu_hours, used_gpu_hours, idle_gpu_hours FROM gpu_pools").fetchall() == [(20, 20, 0)]
+
+
+def test_gcp_labels_and_azure_tags_map_to_the_same_keys(tmp_path):
+    cfg = {"tags": {"team": ["team", "owner-team"], "env": ["env", "environment"]},
+           "rules": [{"id": "prod-web", "match": {"tag": {"env": "production"}}, "team": "web"},
+                     {"id": "team-tag", "team_from_tag": "team"}]}
+    lines = [{"ProviderName": "Google Cloud", "BilledCost": D(1), "Tags": {"team": "search", "goog-k8s-cluster-name": "c"}},
+             {"ProviderName": "Microsoft", "BilledCost": D(2), "Tags": {"Owner-Team": "SEARCH"}},
+             {"ProviderName": "Microsoft", "BilledCost": D(4), "Tags": {"Environment": " Production ", "Team": "ads"}}]
+    con = build(tmp_path, lines, cfg)
+    assert totals_by_team(con, "BilledCost") == {"search": D(3), "web": D(4)}
+    assert_conserved(con)

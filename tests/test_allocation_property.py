@@ -23,7 +23,11 @@ def lines(draw):
     period = draw(st.sampled_from(["2026-09", "2026-10"]))
     tags = draw(st.dictionaries(st.sampled_from(["team", "Team", "owner-team", "gpu-cluster", "env"]),
                                 st.sampled_from(TEAMS + ["pool-0", "pool-1", "prod"]), max_size=3))
-    return {"period": period, "start": f"{period}-{draw(st.integers(1, 3)):02d} {draw(st.integers(0, 23)):02d}:00:00+00",
+    day, hour = draw(st.integers(1, 3)), draw(st.integers(0, 23))
+    # hourly, daily and monthly charge periods
+    end = draw(st.sampled_from([f"{period}-{day:02d} {hour:02d}:59:00+00", f"{period}-{day:02d} 23:59:59+00",
+                                f"{period}-28 00:00:00+00"]))
+    return {"period": period, "start": f"{period}-{day:02d} {hour:02d}:00:00+00", "end": end,
             "BillingCurrency": draw(st.sampled_from(["USD", "EUR"])),
             "ProviderName": draw(st.sampled_from(["AWS", "Microsoft"])),
             "BilledCost": draw(money), "EffectiveCost": draw(money),

@@ -26,5 +26,6 @@ SELECT p.x_LineId, w.x_Team,
        CASE w.kind WHEN 'idle' THEN 'pool-idle' ELSE 'pool-' || r.method END, r.owner_id,
        w.weight, w.total_weight, w.window_start, w.team_gpu_hours, w.paid_gpu_hours, w.used_gpu_hours
 FROM alloc_pool_lines AS p
-JOIN alloc_pool_windows AS w ON w.owner_rank = p.owner_rank AND w.window_start = p.window_start
+JOIN alloc_pool_windows AS w
+  ON w.owner_rank = p.owner_rank AND w.window_unit = p.window_unit AND w.window_start = p.window_start
 JOIN alloc_owners AS r ON r.owner_rank = p.owner_rank;
