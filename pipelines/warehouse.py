@@ -20,6 +20,7 @@ from .allocation import load_allocation
 from .storage import DataRoot
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+MEMORY_LIMIT = "2GB"
 
 # sql/<model>.sql, in dependency order. Each creates the table or view named like its file.
 MODELS = [
@@ -61,6 +62,9 @@ def refresh(root: DataRoot, config=None) -> dict[str, int]:
     root.root.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(root.warehouse)) as con:
         con.execute("SET TimeZone = 'UTC'")
+        # Bounded memory: numbering and allocating millions of lines spills to disk instead of
+        # growing (measured: 13 GB unbounded at 5M CUR rows, ~3 GB with a limit).
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute("BEGIN")
         try:
             for load in REFERENCE_LOADERS:
