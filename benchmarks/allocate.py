@@ -7,8 +7,8 @@ reference, measured in the same run) and once whole (with allocation). Prints ro
     python benchmarks/allocate.py --rows 1000000 5000000
 
 Memory should not grow with the input: DuckDB streams, and spills to disk beyond its memory
-limit (--memory-limit, default 3GB here; DuckDB's own default is 80% of RAM, which it will fill
-when the warehouse build sorts 5M wide rows)."""
+limit (--memory-limit, default: the warehouse's own, pipelines/warehouse.py MEMORY_LIMIT; DuckDB's
+own default is 80% of RAM, which it will fill when the warehouse build sorts 5M wide rows)."""
 from __future__ import annotations
 
 import argparse
@@ -29,13 +29,13 @@ from pipelines import warehouse
 from pipelines.config import load_config
 from pipelines.storage import DataRoot
 data, upto, limit = Path(sys.argv[2]), sys.argv[3], sys.argv[4]
-if limit != "none":  # DuckDB's own limit (default 80% of RAM); beyond it, it spills to disk
-    import duckdb
-    _connect = duckdb.connect
-    duckdb.connect = lambda *a, **k: _connect(*a, **k, config={"memory_limit": limit})
-if upto == "cost_lines":  # the reference: the same build without allocation
+# beyond the limit DuckDB spills to disk; 'none': DuckDB's own default, 80% of RAM
+if limit != "default":
+    warehouse.MEMORY_LIMIT = None if limit == "none" else limit
+if upto == "cost_lines":  # the reference: the same build without allocation (nor the inventory)
+    from pipelines.allocation import load_allocation
     warehouse.MODELS[:] = warehouse.MODELS[:warehouse.MODELS.index("enrich/cost_lines") + 1]
-    warehouse.REFERENCE_LOADERS[:] = []
+    warehouse.REFERENCE_LOADERS.remove(load_allocation)
 (data / "warehouse.duckdb").unlink(missing_ok=True)
 t = time.perf_counter()
 warehouse.refresh(DataRoot(data), load_config(data / "aispend.yaml"))
@@ -84,8 +84,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     ap.add_argument("--workdir", type=Path, default=None)
-    ap.add_argument("--memory-limit", default="3GB",
-                    help="DuckDB memory_limit for the build ('none': DuckDB's default, 80%% of RAM)")
+    ap.add_argument("--memory-limit", default="default",
+                    help="DuckDB memory_limit for the build [default: the warehouse's own]; 'none': "
+                         "DuckDB's default, 80%% of RAM")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="aispend-alloc-bench-"))
     work.mkdir(parents=True, exist_ok=True)

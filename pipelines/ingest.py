@@ -130,9 +130,9 @@ def process_period(root: DataRoot, source: str, period: str, force: bool = False
 
 
 def _culprit(deliveries: list[Delivery], err: BadInputError) -> Delivery:
-    """The delivery holding the file the error names; else the newest (the others were
-    published before without error)."""
-    for d in deliveries:
+    """The delivery holding the file the error names, the newest if several hold a file of
+    that name (the older ones were published before without error); else the newest."""
+    for d in reversed(deliveries):
         if any(f.name == err.file for f in d.files):
             return d
     return deliveries[-1]

@@ -73,8 +73,8 @@ class DataRoot:
             return Delivery(source, period, delivery_id, folder), False
         tmp = folder.with_name(f".{delivery_id}.{uuid.uuid4().hex}")
         tmp.mkdir(parents=True)
-        for digest, name, src in digests:
-            shutil.copy2(src, tmp / name)
+        for _, file_name, src in digests:
+            shutil.copy2(src, tmp / file_name)
         order = len([p for p in self.landing(source, period).iterdir() if not p.name.startswith(".")])
         (tmp / "_delivery.json").write_text(json.dumps(
             {"delivery": delivery_id, "sequence": order, "name": name, "files": {n: d for d, n, _ in digests}},

@@ -64,7 +64,8 @@ def refresh(root: DataRoot, config=None) -> dict[str, int]:
         con.execute("SET TimeZone = 'UTC'")
         # Bounded memory: numbering and allocating millions of lines spills to disk instead of
         # growing (measured: 13 GB unbounded at 5M CUR rows, ~3 GB with a limit).
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        if MEMORY_LIMIT:
+            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute("BEGIN")
         try:
             for load in REFERENCE_LOADERS:

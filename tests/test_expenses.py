@@ -321,8 +321,9 @@ def warehouse_totals(data: Path) -> dict:
 
 
 def test_aispend_run_on_an_inbox_folder_delivery(tmp_path):
-    """The month's exports in one inbox folder are one delivery; a new folder for the month
-    replaces it whole; a bad delivery is quarantined and the last good month stays."""
+    """The month's exports in one inbox folder are one delivery; the same folder delivered again
+    replaces it, another folder adds to the month (expense exports accumulate by inbox entry);
+    a bad delivery is quarantined and the last good month stays."""
     data = tmp_path / "data"
     inbox = data / "inbox" / "expenses"
     first = generate_month(inbox / "2026-10", PERIOD, seed=1)
@@ -335,10 +336,17 @@ def test_aispend_run_on_an_inbox_folder_delivery(tmp_path):
     assert {c["name"]: c["passed"] for c in published["checks"]} == {"focus_schema": True, "conservation": True}
     assert warehouse_totals(data) == read_generated_totals(first)
 
-    # A re-delivery of the month (a later folder) replaces it: totals are the new delivery's, not the sum.
-    second = generate_month(inbox / "2026-10-v2", PERIOD, seed=2, rows=120)
+    # The same folder re-delivered with other content replaces it: the new totals, not the sum.
+    shutil.rmtree(inbox / "2026-10")
+    second = generate_month(inbox / "2026-10", PERIOD, seed=2, rows=120)
     assert run(data).exit_code == 0
     assert warehouse_totals(data) == read_generated_totals(second)
+
+    # Another folder (say, a team's own card program) adds to the month.
+    extra = generate_month(inbox / "2026-10-research", PERIOD, seed=4, rows=60)
+    assert run(data).exit_code == 0
+    both = read_generated_totals(second + extra)
+    assert warehouse_totals(data) == both
 
     # A bad file in a new folder: quarantined with its reason, nothing else changes.
     bad_folder = inbox / "2026-10-v3"
@@ -356,7 +364,7 @@ def test_aispend_run_on_an_inbox_folder_delivery(tmp_path):
     assert f"{brex.name}, row 5, column amount.amount: value 'twenty' is not a number" in errors[0]
     reason = json.loads((data / "quarantine" / "expenses" / (brex.name + ".reason.json")).read_text())
     assert (reason["row"], reason["column"]) == (5, "amount.amount")
-    assert warehouse_totals(data) == read_generated_totals(second)
+    assert warehouse_totals(data) == both
     shutil.rmtree(bad_folder)
     assert run(data).exit_code == 0
 
