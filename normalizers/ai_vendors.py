@@ -390,6 +390,23 @@ class Item:
         return value.astimezone(UTC)
 
 
+def read_pages(path: Path, bucket_period, line_of) -> list[Line]:
+    """Every result of an Admin API export (one page or a list of pages) as Lines.
+    bucket_period(bucket Item) -> (start, end); line_of(item, ordinal, start, end) -> [Line]."""
+    doc = load_json(path)
+    lines: list[Line] = []
+    ordinal = 0
+    for where, raw_bucket in buckets(path, doc):
+        bucket = Item(path.name, where, raw_bucket)
+        start, end = bucket_period(bucket)
+        for ref, raw in results(path, where, bucket):
+            ordinal += 1
+            lines += line_of(Item(path.name, ref, raw), ordinal, start, end)
+    if not lines:
+        raise BadInputError(path.name, "the export holds no cost or usage results")
+    return lines
+
+
 def check_period(item: Item, start: dt.datetime, end: dt.datetime, start_field: str, end_field: str) -> None:
     if end <= start:
         raise item.bad(end_field, f"bucket ends ({end:%Y-%m-%dT%H:%M:%SZ}) before it starts "

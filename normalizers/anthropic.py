@@ -18,7 +18,6 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 
 from . import ai_vendors as av
-from .errors import BadInputError
 
 SOURCE = "anthropic"
 PROVIDER = "Anthropic"
@@ -40,26 +39,21 @@ METERS = {
 
 class FileMapping(av.LinesMapping):
     def read(self) -> list[av.Line]:
-        doc = av.load_json(self.path)
-        lines: list[av.Line] = []
-        ordinal = 0
-        for where, raw_bucket in av.buckets(self.path, doc):
-            bucket = av.Item(self.path.name, where, raw_bucket)
-            start, end = bucket.rfc3339("starting_at"), bucket.rfc3339("ending_at")
-            av.check_period(bucket, start, end, "starting_at", "ending_at")
-            for ref, raw in av.results(self.path, where, bucket):
-                ordinal += 1
-                item = av.Item(self.path.name, ref, raw)
-                if "amount" in raw:
-                    lines.append(self._cost(item, ordinal, start, end))
-                elif "uncached_input_tokens" in raw or "output_tokens" in raw:
-                    lines += self._usage(item, ordinal, start, end)
-                else:
-                    raise item.bad("amount", "missing field: a result is a cost_report result (amount) or a "
-                                             "usage_report/messages result (uncached_input_tokens, ...)")
-        if not lines:
-            raise BadInputError(self.path.name, "the export holds no cost or usage results")
-        return lines
+        return av.read_pages(self.path, self._period, self._lines)
+
+    @staticmethod
+    def _period(bucket: av.Item):
+        start, end = bucket.rfc3339("starting_at"), bucket.rfc3339("ending_at")
+        av.check_period(bucket, start, end, "starting_at", "ending_at")
+        return start, end
+
+    def _lines(self, item: av.Item, ordinal: int, start, end) -> list[av.Line]:
+        if "amount" in item.obj:
+            return [self._cost(item, ordinal, start, end)]
+        if "uncached_input_tokens" in item.obj or "output_tokens" in item.obj:
+            return self._usage(item, ordinal, start, end)
+        raise item.bad("amount", "missing field: a result is a cost_report result (amount) or a "
+                                 "usage_report/messages result (uncached_input_tokens, ...)")
 
     def _base(self, item: av.Item, ordinal: int, start, end) -> dict:
         workspace = item.text("workspace_id")

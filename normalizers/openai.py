@@ -21,7 +21,6 @@ import re
 from decimal import Decimal
 
 from . import ai_vendors as av
-from .errors import BadInputError
 
 SOURCE = "openai"
 PROVIDER = "OpenAI"
@@ -52,27 +51,23 @@ def charge_category(line_item: str | None, amount: Decimal) -> str:
 
 class FileMapping(av.LinesMapping):
     def read(self) -> list[av.Line]:
-        doc = av.load_json(self.path)
-        lines: list[av.Line] = []
-        ordinal = 0
-        for where, raw_bucket in av.buckets(self.path, doc):
-            bucket = av.Item(self.path.name, where, raw_bucket)
-            start, end = bucket.unix_time("start_time"), bucket.unix_time("end_time")
-            av.check_period(bucket, start, end, "start_time", "end_time")
-            for ref, raw in av.results(self.path, where, bucket):
-                ordinal += 1
-                item = av.Item(self.path.name, ref, raw)
-                kind = item.text("object") or ("cost" if "amount" in raw else "usage" if "input_tokens" in raw else None)
-                if kind in (COST_RESULT, "cost"):
-                    lines.append(self._cost(item, ordinal, start, end))
-                elif kind in (USAGE_RESULT, "usage"):
-                    lines += self._usage(item, ordinal, start, end)
-                else:
-                    raise item.bad("object", f"unknown result {kind!r} (aispend reads {COST_RESULT} and "
-                                             f"{USAGE_RESULT}: the costs and completions usage endpoints)")
-        if not lines:
-            raise BadInputError(self.path.name, "the export holds no cost or usage results")
-        return lines
+        return av.read_pages(self.path, self._period, self._lines)
+
+    @staticmethod
+    def _period(bucket: av.Item):
+        start, end = bucket.unix_time("start_time"), bucket.unix_time("end_time")
+        av.check_period(bucket, start, end, "start_time", "end_time")
+        return start, end
+
+    def _lines(self, item: av.Item, ordinal: int, start, end) -> list[av.Line]:
+        raw = item.obj
+        kind = item.text("object") or ("cost" if "amount" in raw else "usage" if "input_tokens" in raw else None)
+        if kind in (COST_RESULT, "cost"):
+            return [self._cost(item, ordinal, start, end)]
+        if kind in (USAGE_RESULT, "usage"):
+            return self._usage(item, ordinal, start, end)
+        raise item.bad("object", f"unknown result {kind!r} (aispend reads {COST_RESULT} and "
+                                 f"{USAGE_RESULT}: the costs and completions usage endpoints)")
 
     def _base(self, item: av.Item, ordinal: int, start, end) -> dict:
         project = item.text("project_id")
