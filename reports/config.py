@@ -16,6 +16,7 @@ variables whose NAMES the config gives.
         starttls: true                     # default true
         username_env: AISPEND_SMTP_USER    # names of environment variables, optional
         password_env: AISPEND_SMTP_PASSWORD
+        ca_file: relay-ca.pem              # optional: a private CA (path beside the config)
       schedule_day: 3                      # day of the month the previous month's reports go out
 """
 from __future__ import annotations
@@ -48,6 +49,7 @@ class SmtpSettings:
     starttls: bool = True
     username_env: str | None = None
     password_env: str | None = None
+    ca_file: str | None = None  # a private CA for the relay's certificate (default: the system's)
 
     def credentials(self) -> tuple[str, str] | None:
         """(user, password) from the environment, or None when no username variable is named.
@@ -74,7 +76,7 @@ class ReportsConfig:
 
 _TOP = {"sender", "finance", "teams", "smtp", "schedule_day"}
 _TEAM = {"recipients", "budget", "currency"}
-_SMTP = {"host", "port", "starttls", "username_env", "password_env"}
+_SMTP = {"host", "port", "starttls", "username_env", "password_env", "ca_file"}
 
 
 def parse(path: Path, raw) -> ReportsConfig:
@@ -134,6 +136,10 @@ def _smtp(path: Path, raw) -> SmtpSettings:
         if not isinstance(raw["starttls"], bool):
             raise ConfigError(f"{path}: '{where}.starttls' must be true or false")
         out["starttls"] = raw["starttls"]
+    if "ca_file" in raw:
+        if not isinstance(raw["ca_file"], str) or not raw["ca_file"].strip():
+            raise ConfigError(f"{path}: '{where}.ca_file' must be a file path")
+        out["ca_file"] = str((path.resolve().parent / raw["ca_file"]).resolve())
     for key in ("username_env", "password_env"):
         if key in raw:
             name = raw[key]

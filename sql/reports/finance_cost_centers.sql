@@ -4,5 +4,5 @@ SELECT x_CostCenter AS cost_center, x_BusinessUnit AS business_unit, BillingCurr
        sum(BilledCost) AS billed, sum(EffectiveCost) AS amortized
 FROM chargeback
 WHERE billing_period = ?
-GROUP BY ALL
+GROUP BY x_CostCenter, x_BusinessUnit, BillingCurrency
 ORDER BY cost_center = 'unallocated', billed DESC, cost_center, currency;
