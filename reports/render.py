@@ -113,7 +113,8 @@ def render_team(rep: TeamReport) -> Rendered:
     month = month_name(rep.period)
     cats = rep.breakdown["service_category"][:8]
     specs = [("trend", charts.trend(rep.history, rep.currency),
-              f"Monthly cost of team {rep.team} in {rep.currency}: "
+              # alt text holds no tag values: css-inline re-serializes attributes with '<' unescaped
+              f"Monthly cost of your team in {rep.currency}: "
               + ", ".join(f"{month_name(m)} {money(v)}" for m, v in rep.history[-6:]))]
     if cats:
         specs.append(("categories", charts.compare([c["value"] for c in cats], [c["cost"] for c in cats],
@@ -134,7 +135,8 @@ def render_finance(rep: FinanceReport) -> Rendered:
         specs.append(("teams", charts.compare([t["team"] for t in main], [t["cost"] for t in main],
                                               [t["previous"] for t in main], cur, month,
                                               month_name(rep.previous_period)),
-                      f"Cost by team in {cur}, {month}: " + ", ".join(f"{t['team']} {money(t['cost'])}" for t in main)))
+                      f"Cost by team in {cur}, {month} against {month_name(rep.previous_period)} "
+                      f"(the table below has the figures)"))
     subject = f"Cloud and AI spend, finance overview, {month}"
     return _render("finance", subject, _images(specs), r=rep)
 
