@@ -214,8 +214,9 @@ def run(config_path, data_dir, periods):
 
 @main.command()
 @click.option("--period", required=True, help="Billing period YYYY-MM.")
-@click.option("--send", is_flag=True, help="Send over SMTP [default: dry run, .eml files only].")
-@click.option("--resend", is_flag=True, help="Send again the reports already sent for this month.")
+@click.option("--send/--dry-run", default=False,
+              help="Send over SMTP, or only write the .eml and .html files [default: --dry-run].")
+@click.option("--resend", is_flag=True, help="Send, including the reports already sent for this month.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
               help="aispend.yaml (its 'reports:' section: recipients, budgets, SMTP).")
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,

@@ -73,6 +73,8 @@ def make_reports(cfg, period: str, send: bool = False, resend: bool = False,
     warehouse = Path(cfg.data_dir) / "warehouse.duckdb"
     if not warehouse.exists():
         raise ConfigError(f"{warehouse}: no warehouse yet (run `aispend run` first)")
+    if send and sender is None:
+        rcfg.smtp.credentials()  # a named variable that is unset: one clear error before any work
     with duckdb.connect(str(warehouse), read_only=True) as con:
         reports = [(file_name(t), t, render_team(team_report(con, t, period, rcfg.team(t))), rcfg.team(t).recipients)
                    for t in report_teams(con, period)]

@@ -250,6 +250,19 @@ def test_failed_send_is_retried_then_reported_others_still_go(demo, tmp_path, sm
         assert resent.exit_code == 0 and len(server.handler.received) == 2 * (len(teams) + 1)
 
 
+def test_dry_run_sends_nothing_and_unset_credentials_stop_before_any_work(demo, tmp_path, monkeypatch):
+    _, _, period, teams = demo
+    with SmtpServer(tmp_path) as server:
+        cfg = org(tmp_path, demo, server)
+        result = CliRunner().invoke(main, ["report", "--period", period, "--dry-run", "--config", str(cfg)])
+        assert result.exit_code == 0 and f"{len(teams) + 1} written" in result.output
+        assert server.handler.received == [] and server.handler.attempts == {}
+        monkeypatch.delenv("TEST_SMTP_USER", raising=False)
+        result = CliRunner().invoke(main, ["report", "--period", period, "--send", "--config", str(cfg)])
+        assert result.exit_code == 2 and "TEST_SMTP_USER" in result.output
+        assert server.handler.attempts == {}
+
+
 def test_unreachable_server_fails_every_report_with_exit_1(demo, tmp_path, smtp_env):
     _, _, period, teams = demo
     with SmtpServer(tmp_path) as server:
