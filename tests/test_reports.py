@@ -149,6 +149,41 @@ def test_figures_equal_the_warehouse(demo, sent):
         assert team in text
 
 
+# The demo's models and their tiers, read by hand from rate_cards/model_prices.csv.
+TIERS = {"gpt-4o-mini-2024-07-18": "small", "gpt-4.1-2025-04-14": "mid", "gpt-4o-2024-08-06": "mid",
+         "gpt-realtime-2025-08-28": "mid", "o3-mini-2025-01-31": "reasoning", "claude-haiku-4-5-20251001": "small",
+         "claude-sonnet-4-5-20250929": "mid", "claude-opus-4-1-20250805": "frontier"}
+
+
+def test_model_api_cost_per_million_tokens_and_gpu_share(demo, sent):
+    """Per model: the team's share of the model's cost lines over its share of the token lines,
+    per 1M, with the tier; and the team's used GPU-hours of the shared pool."""
+    _, con, period, teams = demo
+    by_rcpt, *_ = sent
+    seen_models = seen_pools = 0
+    for team in teams:
+        text, html, _ = parts(by_rcpt[recipient_of(teams, team)])
+        rows = con.execute(
+            "SELECT l.SkuId, sum(a.EffectiveCost), sum(CASE WHEN l.ConsumedUnit = 'Tokens' THEN l.ConsumedQuantity * a.x_Share END) "
+            "FROM allocated_costs a JOIN cost_lines l USING (x_LineId) WHERE a.x_Team = ? AND a.billing_period = ? "
+            "AND l.x_AiCategory = 'model_api' AND a.BillingCurrency = 'USD' AND l.SkuId IS NOT NULL GROUP BY 1",
+            [team, period]).fetchall()
+        for model, cost, tokens in rows:
+            per_million = cents(cost * 1_000_000 / tokens)
+            line = next(x for x in text.splitlines() if x.strip().startswith(model))
+            assert TIERS[model] in line and per_million in line and cents(cost) in line, (team, line)
+            seen_models += 1
+        for (used,) in con.execute(
+                "SELECT sum(team_gpu_hours) FROM alloc_pool_windows w JOIN (SELECT DISTINCT owner_rank, "
+                "window_start, billing_period FROM alloc_pool_lines) p USING (owner_rank, window_start) "
+                "WHERE w.x_Team = ? AND p.billing_period = ? AND w.kind = 'usage' HAVING count(*) > 0",
+                [team, period]).fetchall():
+            hours = f"{Decimal(used).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):,.1f}"
+            assert f"Your team: {hours} used GPU-hours" in text, team
+            seen_pools += 1
+    assert seen_models >= 5 and seen_pools >= 3
+
+
 def _own_and_others(con, period, teams):
     """Per team: the strings only other teams have (names, tag values, monthly totals, services'
     amounts), minus anything the team itself legitimately shows."""
