@@ -29,6 +29,7 @@ def main():
       aispend run --config aispend.yaml # the nightly job, by hand
       aispend normalize aws-cur cur.csv.gz -o focus/
       aispend validate focus/billing_period=2026-10/part_0.parquet
+      aispend report --period 2026-10  # showback reports (dry run; --send to mail)
     """
 
 
@@ -209,6 +210,31 @@ def run(config_path, data_dir, periods):
         for e in summary.errors:
             click.echo(f"aispend: error: {e}", err=True)
         sys.exit(BAD_INPUT_EXIT)
+
+
+@main.command()
+@click.option("--period", required=True, help="Billing period YYYY-MM.")
+@click.option("--send/--dry-run", default=False,
+              help="Send over SMTP, or only write the .eml and .html files [default: --dry-run].")
+@click.option("--resend", is_flag=True, help="Send, including the reports already sent for this month.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="aispend.yaml (its 'reports:' section: recipients, budgets, SMTP).")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+              help="Data root [default: the config's data_dir, or ./data].")
+def report(period, send, resend, config_path, data_dir):
+    """Render the monthly showback reports (every team, and the finance overview) from the
+    warehouse into DATA/reports/YYYY-MM/ (.html for the browser, .eml as mailed) and, with
+    --send, e-mail them. A failed send is retried, then reported; the others still go."""
+    from pipelines.config import ConfigError, load_config
+    from reports.run import make_reports
+    try:
+        result = make_reports(load_config(config_path, data_dir), period, send=send or resend, resend=resend)
+    except ConfigError as err:
+        _fail(str(err))
+    for line in result.lines():
+        click.echo(line)
+    if result.failed:
+        sys.exit(1)
 
 
 @main.command()

@@ -16,6 +16,7 @@ from .config_error import ConfigError
 from .remote.azure_blob import BlobConfig
 from .remote.bigquery import BigQueryBillingExport
 from .remote.s3 import S3Config
+from reports import config as reports_config
 
 
 @dataclass
@@ -53,6 +54,7 @@ SECTIONS: dict[str, Callable[[Path, object], object]] = {
     "expense_formats": _expense_formats,
     "allocation": parse_allocation,
     approved_tools.SECTION: approved_tools.parse,
+    reports_config.SECTION: reports_config.parse,
 }
 _TOP_KEYS = {"data_dir", "sources"}
 _SOURCE_KEYS = {"inbox", "s3", "bigquery", "blob"}

@@ -109,8 +109,34 @@ def warehouse_views(settings: AispendSettings) -> dg.MaterializeResult:
                                           "warehouse": str(settings.root().warehouse)})
 
 
-ASSETS = [f(s) for s in SOURCES for f in (landing_asset, focus_asset)] + [warehouse_views]
-nightly_job = dg.define_asset_job("nightly", selection=dg.AssetSelection.all(),
+class ReportRunConfig(dg.Config):
+    """Materializing by hand renders only (dry run); the monthly schedule sends."""
+    send: bool = False
+    resend: bool = False
+
+
+@dg.asset(partitions_def=MONTHLY, group_name="reports", deps=[warehouse_views],
+          description="The month's showback reports per team and the finance overview, from warehouse "
+                      "tables: reports/<YYYY-MM>/<team>.html and .eml, e-mailed when `send` is set.")
+def showback_reports(context: dg.AssetExecutionContext, config: ReportRunConfig,
+                     settings: AispendSettings) -> dg.MaterializeResult:
+    from reports.run import make_reports
+    result = make_reports(settings.config(), context.partition_key[:7], send=config.send or config.resend,
+                          resend=config.resend)
+    for line in result.lines():
+        context.log.info(line)
+    if result.failed:
+        raise dg.Failure(description=f"{len(result.failed)} report(s) not sent (the others went): "
+                                     + "; ".join(result.failed))
+    return dg.MaterializeResult(metadata={"written": len(result.written), "sent": len(result.sent),
+                                          "skipped": len(result.skipped), "folder": str(result.folder)})
+
+
+ASSETS = [f(s) for s in SOURCES for f in (landing_asset, focus_asset)] + [warehouse_views, showback_reports]
+# The nightly job refreshes the data; the reports go once a month, on their own schedule.
+nightly_job = dg.define_asset_job("nightly", selection=dg.AssetSelection.all() - dg.AssetSelection.assets(showback_reports),
+                                  executor_def=dg.in_process_executor)
+reports_job = dg.define_asset_job("showback_reports_job", selection=dg.AssetSelection.assets(showback_reports),
                                   executor_def=dg.in_process_executor)
 
 
@@ -128,10 +154,28 @@ def nightly_schedule(context: dg.ScheduleEvaluationContext):
         yield dg.RunRequest(run_key=f"{today}-{period}", partition_key=f"{period}-01")
 
 
+def previous_month(today: dt.date) -> str:
+    return ((today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m"))
+
+
+def reports_schedule(day: int) -> dg.ScheduleDefinition:
+    """On `day` of each month (after month close), the previous month's reports, sent."""
+    @dg.schedule(name="monthly_reports", cron_schedule=f"0 6 {day} * *", job=reports_job,
+                 execution_timezone="UTC")
+    def _monthly(context: dg.ScheduleEvaluationContext):
+        period = previous_month(context.scheduled_execution_time.date())
+        return dg.RunRequest(run_key=f"reports-{period}", partition_key=f"{period}-01",
+                             run_config={"ops": {"showback_reports": {"config": {"send": True}}}})
+    return _monthly
+
+
 def build_definitions(config_path: str | None = None, data_dir: str | None = None) -> dg.Definitions:
+    settings = AispendSettings(config_path=config_path, data_dir=data_dir)
+    reports = settings.config().sections.get("reports") if config_path else None
+    day = reports.schedule_day if reports is not None else 3
     return dg.Definitions(
-        assets=ASSETS, jobs=[nightly_job], schedules=[nightly_schedule],
-        resources={"settings": AispendSettings(config_path=config_path, data_dir=data_dir)})
+        assets=ASSETS, jobs=[nightly_job, reports_job], schedules=[nightly_schedule, reports_schedule(day)],
+        resources={"settings": settings})
 
 
 defs = build_definitions(os.environ.get("AISPEND_CONFIG"), os.environ.get("AISPEND_DATA"))

@@ -9,6 +9,7 @@ import duckdb
 
 from .generators import anthropic, expenses, invoices, openai
 from .generators.aws_cur import generate, generate_gpu_usage
+from .config import load_config
 from .runner import run_nightly
 
 
@@ -60,6 +61,9 @@ def run_demo(data_dir: Path, rows: int = 50_000) -> list[str]:
     summary = run_nightly(config, data_dir, periods)
     lines = summary.lines + [f"error: {e}" for e in summary.errors]
     lines += summary_lines(data_dir / "warehouse.duckdb")
+    # the last month's showback reports, as .eml and .html files (a dry run: nothing is mailed)
+    from reports.run import make_reports
+    lines += make_reports(load_config(config, data_dir), periods[-1]).lines()
     return lines
 
 

@@ -17,6 +17,7 @@ from normalizers.sources import sql_str
 
 from . import ai_catalog, approved_tools
 from .allocation import load_allocation
+from reports.reference import load_reference as load_model_prices
 from .storage import DataRoot
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
@@ -48,7 +49,8 @@ MODELS = [
 
 # Functions (con, config) that create reference tables (rate cards, allocation rules, approved
 # tools) before the models run. Config may be None (defaults).
-REFERENCE_LOADERS: list[Callable] = [ai_catalog.load_reference, approved_tools.load_reference, load_allocation]
+REFERENCE_LOADERS: list[Callable] = [ai_catalog.load_reference, approved_tools.load_reference, load_allocation,
+                                     load_model_prices]
 
 
 def render(name: str, **params: str) -> str:

@@ -6,4 +6,5 @@ bash scripts/setup.sh
 bash scripts/make-validator-venv.sh
 bash scripts/make-bqemulator-venv.sh
 bash scripts/make-azurite.sh
+bash scripts/make-chromium.sh
 exec .venv/bin/python -m pytest "$@"
