@@ -122,6 +122,9 @@ UNITS = {
     "token": "Tokens", "tokens": "Tokens", "1000 tokens": "1000 Tokens", "1000000 tokens": "1000000 Tokens",
 }
 
+# The source column a row's billing period comes from: normalize.py writes one pass per value.
+PERIOD_KEY = "invoice_month"
+
 # system_labels key holding a VM's machine type (a2-highgpu-1g, a3-highgpu-8g...).
 MACHINE_SPEC = "compute.googleapis.com/machine_spec"
 
@@ -197,9 +200,10 @@ class FileMapping:
             raise BadInputError(path.name, f"missing required GCP billing export column(s): {', '.join(missing)} "
                                            f"(is this a Google Cloud billing export?)", column=missing[0])
 
-    def relation(self, stream: str | None = None, rows: bool = True) -> str:
+    def relation(self, stream: str | None = None, rows: bool = True, where: str | None = None) -> str:
         """Every mapped column under its internal name (NULL when the file lacks it), the
-        repeated fields as typed lists (`__labels`, `__project_labels`...), __row and __file."""
+        repeated fields as typed lists (`__labels`, `__project_labels`...), __row and __file;
+        `where` filters the source rows (normalize.py's one pass per invoice month)."""
         if is_parquet(self.path):
             row = "file_row_number + 1" if rows else "NULL::BIGINT"
             picked = ", ".join(f"{e} AS {sql_ident(n)}" for n, e in self._exprs.items())
@@ -207,6 +211,8 @@ class FileMapping:
                      f"{', file_row_number=true' if rows else ''})")
         else:
             inner = raw_relation(self.path, self.header, self.renames, stream, rows)
+        if where:
+            inner = f"SELECT * FROM ({inner}) WHERE {where}"
         cols = [sql_ident(internal(c)) if internal(c) in self.source_names else f"NULL AS {sql_ident(internal(c))}"
                 for c in REQUIRED + OPTIONAL]
         parsed = [self._parse_list(n, t) for n, t in LISTS.items()]
@@ -256,7 +262,7 @@ def _tags_sql() -> str:
     return f"CAST(NULLIF(CAST(to_json(map_from_entries({kept})) AS VARCHAR), '{{}}') AS JSON)"
 
 
-def typed_relation(mapping: FileMapping, stream: str | None = None) -> str:
+def typed_relation(mapping: FileMapping, stream: str | None = None, where: str | None = None) -> str:
     """The source row with typed money and the looked-up cost type (one CASE, no join)."""
     bad_amount = bad_input_sql(mapping.source_names.get("credits", "credits"),
                                "'credit amount ' || coalesce('''' || c.amount || '''', 'NULL') || ' is not a number'")
@@ -277,7 +283,7 @@ def typed_relation(mapping: FileMapping, stream: str | None = None) -> str:
             f"CASE coalesce(cost_type, 'regular') {categories} END AS __category0, "
             f"coalesce(service_description, 'Google Cloud') AS __service, "
             f"{machine} AS __machine "
-            f"FROM ({mapping.relation(stream)}))")
+            f"FROM ({mapping.relation(stream, where=where)}))")
 
 
 def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
@@ -350,12 +356,14 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
     }
 
 
-def focus_query(mappings: list[FileMapping], streams: list[str | None] | None = None) -> str:
-    """One SELECT producing FOCUS rows (contract columns, in order) from every file of a delivery."""
+def focus_query(mappings: list[FileMapping], streams: list[str | None] | None = None,
+                where: str | None = None) -> str:
+    """One SELECT producing FOCUS rows (contract columns, in order) from every file of a delivery
+    (`where`: only the source rows it selects)."""
     streams = streams or [None] * len(mappings)
     # Each file is mapped on its own (CSV text and Parquet types differ; errors name its columns).
     return " UNION ALL ".join(f"(SELECT {select_list(focus_expressions(m.source_names))} "
-                              f"FROM ({typed_relation(m, s)}))" for m, s in zip(mappings, streams))
+                              f"FROM ({typed_relation(m, s, where)}))" for m, s in zip(mappings, streams))
 
 
 def _month(column: str) -> str:
