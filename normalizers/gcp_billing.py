@@ -21,7 +21,7 @@ from pathlib import Path
 from .currencies import ISO_4217
 from .errors import BadInputError
 from .focus_contract import select_list
-from .sources import bad_input_sql, is_parquet, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
+from .sources import bad_input_sql, decimal_sql, is_parquet, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
 SOURCE = "gcp-billing"
 PROVIDER = "Google Cloud"
@@ -253,13 +253,21 @@ def unit_sql(column: str) -> str:
 def _tags_sql() -> str:
     """Labels and project labels as one FOCUS JSON object; a key's first entry wins, so a
     resource label wins over a project label of the same key (and a repeated key cannot break
-    the map); no labels is NULL."""
-    merged = "list_concat(__labels, __project_labels)"
-    keys = f"list_transform({merged}, lambda e: e.key)"
-    kept = (f"list_filter({merged}, lambda e, i: e.key IS NOT NULL AND e.key <> '' "
-            f"AND list_position({keys}, e.key) = i)")
-    # `kept` is built once (a CASE on len(kept) built it twice): no labels is '{}', made NULL.
-    return f"CAST(NULLIF(CAST(to_json(map_from_entries({kept})) AS VARCHAR), '{{}}') AS JSON)"
+    the object); no labels is NULL. Over typed_relation's __tag_list (both lists) and __tag_keys.
+
+    Fast path, when the keys are distinct and none is NULL or empty: the object is rewritten from
+    to_json of the [{"key": k, "value": v}] list, `[{"key":k,"value":v},{"key":...}]` ->
+    `{k:v,...}` (3x cheaper than a map; the patterns cannot occur inside a JSON string, where
+    every quote is escaped, so only the structure is rewritten). Otherwise the first entry of each
+    key is kept (list_position) and the map built from those."""
+    text = "CAST(to_json(__tag_list) AS VARCHAR)"
+    fast = (f"'{{' || replace(replace({text}[9:-3], "
+            f"'}},{{\"key\":', ','), ',\"value\":', ':') || '}}'")
+    kept = ("list_filter(__tag_list, lambda e, i: e.key IS NOT NULL AND e.key <> '' "
+            "AND list_position(__tag_keys, e.key) = i)")
+    slow = f"NULLIF(CAST(to_json(map_from_entries({kept})) AS VARCHAR), '{{}}')"
+    distinct = "len(list_distinct(__tag_keys)) = len(__tag_keys) AND NOT list_contains(__tag_keys, '')"
+    return f"CAST(CASE WHEN len(__tag_list) = 0 THEN NULL WHEN {distinct} THEN {fast} ELSE {slow} END AS JSON)"
 
 
 def typed_relation(mapping: FileMapping, stream: str | None = None, where: str | None = None) -> str:
@@ -267,7 +275,7 @@ def typed_relation(mapping: FileMapping, stream: str | None = None, where: str |
     bad_amount = bad_input_sql(mapping.source_names.get("credits", "credits"),
                                "'credit amount ' || coalesce('''' || c.amount || '''', 'NULL') || ' is not a number'")
     amount = (f"CASE WHEN c.amount IS NULL OR c.amount IN ('None', 'null') THEN NULL "
-              f"WHEN TRY_CAST(c.amount AS {DEC}) IS NULL THEN {bad_amount} ELSE CAST(c.amount AS {DEC}) END")
+              f"ELSE coalesce({decimal_sql('c.amount', try_cast=True)}, {bad_amount}) END")
     credits = f"list_transform(__credits, lambda c: {{'type': c.type, 'name': c.name, 'amount': {amount}}})"
     categories = _whens(COST_TYPES, lambda v: v.charge_category)
     machine = f"list_extract(list_filter(__system_labels, lambda l: l.key = {sql_str(MACHINE_SPEC)}), 1).value"
@@ -277,13 +285,15 @@ def typed_relation(mapping: FileMapping, stream: str | None = None, where: str |
     # The invoice month is parsed once per row here (it feeds BillingPeriodStart and End).
     return (f"SELECT *, coalesce(list_sum(list_transform(__credit_list, lambda c: c.amount)), 0) AS __credit_total, "
             f"CAST(CASE WHEN __month IS NULL THEN {bad_month} ELSE __month END AS TIMESTAMPTZ) AS __period_start "
-            f"FROM (SELECT *, CAST(cost AS {DEC}) AS __billed, {credits} AS __credit_list, "
+            f"FROM (SELECT *, {decimal_sql('cost')} AS __billed, {credits} AS __credit_list, "
             f"try_strptime(CAST(invoice_month AS VARCHAR), '%Y%m') AS __month, "
             f"coalesce(cost_type, 'regular') AS __type, "
             f"CASE coalesce(cost_type, 'regular') {categories} END AS __category0, "
             f"coalesce(service_description, 'Google Cloud') AS __service, "
-            f"{machine} AS __machine "
-            f"FROM ({mapping.relation(stream, where=where)}))")
+            f"{machine} AS __machine, "
+            f"list_transform(__tag_list, lambda e: e.key) AS __tag_keys "
+            f"FROM (SELECT *, list_concat(__labels, __project_labels) AS __tag_list "
+            f"FROM ({mapping.relation(stream, where=where)})))")
 
 
 def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
@@ -314,18 +324,18 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "ChargeFrequency": frequency,
         "ChargePeriodStart": "CAST(usage_start_time AS TIMESTAMPTZ)",
         "ChargePeriodEnd": "CAST(usage_end_time AS TIMESTAMPTZ)",
-        "ConsumedQuantity": f"CASE WHEN {is_usage} THEN CAST(usage_amount AS {DEC}) END",
+        "ConsumedQuantity": f"CASE WHEN {is_usage} THEN {decimal_sql('usage_amount')} END",
         "ConsumedUnit": f"CASE WHEN {is_usage} AND usage_amount IS NOT NULL "
                         f"THEN coalesce({unit_sql('usage_unit')}, 'Units') END",
         "ContractedCost": "__billed",
         "EffectiveCost": "__billed + __credit_total",
         "InvoiceIssuerName": sql_str(PROVIDER),
-        "ListCost": f"coalesce(CAST(cost_at_list AS {DEC}), __billed)",
+        "ListCost": f"coalesce({decimal_sql('cost_at_list')}, __billed)",
         # Spot VMs' SKUs read "Spot Preemptible ...".
         "PricingCategory": f"CASE WHEN {is_usage} THEN CASE WHEN contains(sku_description, 'Preemptible') "
                            f"THEN 'Dynamic' ELSE 'Standard' END END",
         # FOCUS: Tax has no pricing quantity; a quantity always has a unit.
-        "PricingQuantity": f"CASE WHEN __type <> 'tax' THEN CAST(usage_amount_in_pricing_units AS {DEC}) END",
+        "PricingQuantity": f"CASE WHEN __type <> 'tax' THEN {decimal_sql('usage_amount_in_pricing_units')} END",
         "PricingUnit": f"CASE WHEN __type <> 'tax' AND usage_amount_in_pricing_units IS NOT NULL "
                        f"THEN coalesce({unit_sql('usage_pricing_unit')}, 'Units') END",
         "ProviderName": sql_str(PROVIDER),
