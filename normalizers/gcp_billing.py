@@ -25,7 +25,6 @@ from .sources import bad_input_sql, decimal_sql, is_parquet, raw_relation, read_
 
 SOURCE = "gcp-billing"
 PROVIDER = "Google Cloud"
-DEC = "DECIMAL(38,12)"
 
 
 @dataclass(frozen=True)
