@@ -280,6 +280,16 @@ def _date(mapping: FileMapping, canon: str) -> str:
     return f"CASE WHEN {raw} IS NULL THEN NULL ELSE coalesce({parsed}, {bad}) END"
 
 
+def _times(a: str, b: str) -> str:
+    """SQL: a x b for two DECIMAL(38,12) values, as DECIMAL(38,12). DuckDB multiplies to scale 24
+    and rounds back on 128-bit integers (0.6 CPU s per 1M rows); when both are exact at 6 fraction
+    digits (checked: through DOUBLE and back, compared) the product of DECIMAL(18,6)s already has
+    scale 12, so nothing is rounded: same value, 7x cheaper. Otherwise the plain product."""
+    six = lambda x: f"CAST(CAST({x} AS DOUBLE) AS DECIMAL(18,6))"  # noqa: E731
+    return (f"CASE WHEN abs({a}) < 1e9 AND abs({b}) < 1e9 AND {six(a)} = {a} AND {six(b)} = {b} "
+            f"THEN CAST({six(a)} * {six(b)} AS {DEC}) ELSE CAST({a} * {b} AS {DEC}) END")
+
+
 def _service(field: int) -> str:
     """SQL: field 0/1/2 (name, category, subcategory) of the row's service, or NULL if unknown."""
     by_meter = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v[field])}" for k, v in METER_CATEGORIES.items())
@@ -379,13 +389,13 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "CommitmentDiscountType": f"CASE WHEN {committed} THEN {_case('__commitment_kind', {k: v[1] for k, v in COMMITMENTS.items()})} END",
         "ConsumedQuantity": f"CASE WHEN {consumed} THEN __quantity END",
         "ConsumedUnit": f"CASE WHEN {consumed} AND __quantity IS NOT NULL THEN {unit_sql('unit')} END",
-        "ContractedCost": f"CASE WHEN {no_tax} AND __quantity IS NOT NULL THEN CAST(__contracted_price * __quantity AS {DEC}) ELSE __cost END",
+        "ContractedCost": f"CASE WHEN {no_tax} AND __quantity IS NOT NULL THEN {_times('__contracted_price', '__quantity')} ELSE __cost END",
         "ContractedUnitPrice": f"CASE WHEN {no_tax} AND __quantity IS NOT NULL THEN __contracted_price END",
         "EffectiveCost": "CASE WHEN __commitment_purchase THEN 0 ELSE __cost END",
         "InvoiceId": "NULLIF(invoice_id, '')",
         # Microsoft invoices Marketplace charges too (they are on the Azure invoice).
         "InvoiceIssuerName": sql_str(PROVIDER),
-        "ListCost": f"CASE WHEN {no_tax} AND __quantity IS NOT NULL THEN CAST(__list_price * __quantity AS {DEC}) ELSE __cost END",
+        "ListCost": f"CASE WHEN {no_tax} AND __quantity IS NOT NULL THEN {_times('__list_price', '__quantity')} ELSE __cost END",
         "ListUnitPrice": f"CASE WHEN {no_tax} AND __quantity IS NOT NULL THEN __list_price END",
         "PricingCategory": f"CASE WHEN {no_tax} THEN coalesce({_case('pricing_model', PRICING_MODELS)}, "
                            f"CASE WHEN {committed} AND __charge_type NOT IN ('Purchase', 'Refund') THEN 'Committed' END, 'Standard') END",
