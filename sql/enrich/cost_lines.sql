@@ -119,7 +119,11 @@ WITH f AS NOT MATERIALIZED (
            CASE WHEN n.vendor IS NULL AND sn.vendor IS NOT NULL THEN 'ServiceName' ELSE 'ProviderName' END AS __name_field,
            dm.vendor AS __d_vendor, dm.product AS __d_product, dm.category AS __d_category,
            dm.descriptor AS __d_pattern, dm.w AS __d_w, dm.pkey AS __d_pkey, dm.dkey AS __d_key
-    FROM (SELECT row_number() OVER (ORDER BY provider, billing_period, x_SourceFile, x_SourceRow) AS x_LineId,
+    FROM (SELECT row_number() OVER (ORDER BY provider, billing_period, x_SourceFile, x_SourceRow,
+                                         -- one source row may give several lines (a usage item's token types):
+                                         -- break ties on what tells them apart, so a rebuild numbers alike
+                                         SkuMeter, ChargeDescription, ChargePeriodStart, BilledCost, EffectiveCost,
+                                         ConsumedQuantity, SkuPriceId) AS x_LineId,
                  *,
                  ai_source_kind(x_Source) AS __kind,
                  lower(coalesce(x_InstanceType,
