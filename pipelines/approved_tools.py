@@ -14,13 +14,13 @@ a product also matches a vendor that has no products (`product: Cursor`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 
 from .ai_catalog import MONEY, create_tables
-from .config_error import ConfigError
+from .config_error import ConfigError, amount
 
 SECTION = "approved_tools"
 
@@ -46,51 +46,36 @@ def parse(path: Path, raw) -> list[ApprovedTool]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise _error(f"{path}: '{SECTION}' must be a list of tools")
+        raise ConfigError(f"{path}: '{SECTION}' must be a list of tools")
     tools = []
     for i, entry in enumerate(raw):
         where = f"{SECTION}[{i}]"
         if not isinstance(entry, dict):
-            raise _error(f"{path}: '{where}' must be a mapping with vendor or product, owner, "
+            raise ConfigError(f"{path}: '{where}' must be a mapping with vendor or product, owner, "
                               f"contract or purchase_order, budget")
         for key in entry:
             if key not in _KEYS:
-                raise _error(f"{path}: unknown key '{where}.{key}' (expected one of: {', '.join(sorted(_KEYS))})")
+                raise ConfigError(f"{path}: unknown key '{where}.{key}' (expected one of: {', '.join(sorted(_KEYS))})")
         for key in _TEXT & set(entry):
             if not isinstance(entry[key], str) or not entry[key].strip():
-                raise _error(f"{path}: '{where}.{key}' must be non-empty text")
+                raise ConfigError(f"{path}: '{where}.{key}' must be non-empty text")
         if not (entry.get("vendor") or entry.get("product")):
-            raise _error(f"{path}: '{where}' needs a vendor or a product")
+            raise ConfigError(f"{path}: '{where}' needs a vendor or a product")
         if "owner" not in entry:
-            raise _error(f"{path}: '{where}.owner' is required")
+            raise ConfigError(f"{path}: '{where}.owner' is required")
         if not (entry.get("contract") or entry.get("purchase_order")):
-            raise _error(f"{path}: '{where}' needs a contract or a purchase_order")
+            raise ConfigError(f"{path}: '{where}' needs a contract or a purchase_order")
         if "budget" not in entry:
-            raise _error(f"{path}: '{where}.budget' is required")
+            raise ConfigError(f"{path}: '{where}.budget' is required")
         text = {k: v.strip() for k, v in entry.items() if k in _TEXT}
         if "currency" in text:
             text["currency"] = text["currency"].upper()
-        tools.append(ApprovedTool(**text, budget=_budget(path, f"{where}.budget", entry["budget"])))
+        tools.append(ApprovedTool(**text, budget=amount(path, f"{where}.budget", entry["budget"])))
         if len(tools[-1].currency) != 3 or not tools[-1].currency.isalpha():
-            raise _error(f"{path}: '{where}.currency' must be an ISO 4217 code such as USD")
+            raise ConfigError(f"{path}: '{where}.currency' must be an ISO 4217 code such as USD")
     return tools
 
 
-def _error(message: str) -> Exception:
-    # Imported here: pipelines.config imports this module to register the section.
-    return ConfigError(message)
-
-
-def _budget(path: Path, where: str, value) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise _error(f"{path}: '{where}' must be a number")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise _error(f"{path}: '{where}' must be a number, got {value!r}") from None
-    if not amount.is_finite() or amount < 0:
-        raise _error(f"{path}: '{where}' must be a number not below 0")
-    return amount
 
 
 def table(tools: list[ApprovedTool]) -> pa.Table:

@@ -24,10 +24,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
-from pipelines.config_error import ConfigError
+from pipelines.config_error import ConfigError, amount
 
 SECTION = "reports"
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
@@ -106,7 +106,7 @@ def parse(path: Path, raw) -> ReportsConfig:
         if "recipients" in settings:
             team["recipients"] = _addresses(path, f"{where}.recipients", settings["recipients"])
         if "budget" in settings:
-            team["budget"] = _money(path, f"{where}.budget", settings["budget"])
+            team["budget"] = amount(path, f"{where}.budget", settings["budget"])
         if "currency" in settings:
             cur = settings["currency"]
             if not isinstance(cur, str) or not _CURRENCY.match(cur.upper()):
@@ -171,15 +171,3 @@ def _addresses(path: Path, where: str, value) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise ConfigError(f"{path}: '{where}' must be a list of e-mail addresses")
     return tuple(_address(path, f"{where}[{i}]", v) for i, v in enumerate(value))
-
-
-def _money(path: Path, where: str, value) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ConfigError(f"{path}: '{where}' must be an amount")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise ConfigError(f"{path}: '{where}' must be an amount") from None
-    if not amount.is_finite() or amount < 0:
-        raise ConfigError(f"{path}: '{where}' must be a non-negative amount")
-    return amount
