@@ -267,14 +267,13 @@ def _tags_sql() -> str:
     resource label wins over a project label of the same key (and a repeated key cannot break
     the object); no labels is NULL. Over typed_relation's __tag_list (both lists) and __tag_keys.
 
-    Fast path, when the keys are distinct and none is NULL or empty: the object is rewritten from
-    to_json of the [{"key": k, "value": v}] list, `[{"key":k,"value":v},{"key":...}]` ->
-    `{k:v,...}` (3x cheaper than a map; the patterns cannot occur inside a JSON string, where
-    every quote is escaped, so only the structure is rewritten). Otherwise the first entry of each
-    key is kept (list_position) and the map built from those."""
-    text = "CAST(to_json(__tag_list) AS VARCHAR)"
-    fast = (f"'{{' || replace(replace({text}[9:-3], "
-            f"'}},{{\"key\":', ','), ',\"value\":', ':') || '}}'")
+    Fast path, when the keys are distinct and none is NULL or empty: the object is written as
+    text, each entry `"k":"v"` from to_json of its key and value (JSON-escaped; a NULL value is
+    null), joined by commas (3x cheaper than a map; 1.4x cheaper than rewriting to_json of the
+    whole list, with the same text). Otherwise the first entry of each key is kept (list_position)
+    and the map built from those."""
+    entry = ("CAST(to_json(e.key) AS VARCHAR) || ':' || coalesce(CAST(to_json(e.value) AS VARCHAR), 'null')")
+    fast = f"'{{' || array_to_string(list_transform(__tag_list, lambda e: {entry}), ',') || '}}'"
     kept = ("list_filter(__tag_list, lambda e, i: e.key IS NOT NULL AND e.key <> '' "
             "AND list_position(__tag_keys, e.key) = i)")
     slow = f"NULLIF(CAST(to_json(map_from_entries({kept})) AS VARCHAR), '{{}}')"
