@@ -75,7 +75,10 @@ class DataRoot:
         tmp.mkdir(parents=True)
         for _, file_name, src in digests:
             shutil.copy2(src, tmp / file_name)
-        order = len([p for p in self.landing(source, period).iterdir() if not p.name.startswith(".")])
+        # after every delivery landed so far (a count would repeat a number once a rejected
+        # delivery's folder is removed, and make "the latest" ambiguous)
+        order = 1 + max((json.loads(m.read_text())["sequence"]
+                         for m in self.landing(source, period).glob("*/_delivery.json")), default=-1)
         (tmp / "_delivery.json").write_text(json.dumps(
             {"delivery": delivery_id, "sequence": order, "name": name, "files": {n: d for d, n, _ in digests}},
             indent=2))

@@ -4,6 +4,7 @@ keep restating the month whole (tests/test_pipeline.py)."""
 from __future__ import annotations
 
 import csv
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import duckdb
 from click.testing import CliRunner
 
 from pipelines.cli import main
+from pipelines.storage import DataRoot
 
 PERIOD = "2026-10"
 HEADER = ["vendor", "invoice_id", "invoice_date", "description", "amount", "currency"]
@@ -70,3 +72,20 @@ def test_a_late_row_of_last_month_is_added_to_last_month(tmp_path):
                                                  ["OpenAI", "O-1x", "2026-10-31", "Late seat", "25.00", "USD"]])
     run(data)
     assert published(data) == {"OpenAI": Decimal("325.00")}  # October: its own bill + the late row
+
+
+def test_a_delivery_after_a_rejected_one_is_the_latest(tmp_path):
+    """Landing numbers deliveries after the highest so far, so removing a rejected delivery's
+    folder never gives two deliveries the same number (which would make 'the latest' a guess)."""
+    root = DataRoot(tmp_path / "data")
+    src = tmp_path / "src"
+    a = write_invoice(src / "a.csv", [["Cursor", "C-1", "2026-10-03", "seats", "1.00", "USD"]])
+    b = write_invoice(src / "b.csv", [["Cursor", "C-2", "2026-10-03", "seats", "2.00", "USD"]])
+    c = write_invoice(src / "c.csv", [["Cursor", "C-3", "2026-10-03", "seats", "3.00", "USD"]])
+    first, _ = root.land("invoices", PERIOD, [a], name="bill.csv")
+    second, _ = root.land("invoices", PERIOD, [b], name="bill.csv")
+    shutil.rmtree(first.folder)  # say the first was rejected and removed
+    third, _ = root.land("invoices", PERIOD, [c], name="bill.csv")
+    assert root.current_deliveries("invoices", PERIOD, accumulate=True) == [third]
+    assert root.latest_delivery("invoices", PERIOD) == third
+    assert second != third
