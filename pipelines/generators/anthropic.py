@@ -10,12 +10,12 @@ web search billed only in the cost report. Deterministic for a seed."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 from pathlib import Path
 
 from normalizers.token_prices import MODEL_PRICES, RateCard
 
+from . import write_pages
 from .openai import month_days
 
 FORMATS = ("json",)
@@ -112,9 +112,7 @@ def generate(out: Path, rows: int | None = None, period: str = "2026-10", seed: 
     card = card or RateCard.load(MODEL_PRICES)
     used = usage_results(period, seed)
     if usage:
-        for i, page in enumerate(_pages(used), start=1):
-            (out / f"usage_messages_p{i:02d}.json").write_text(json.dumps(page, indent=1))
+        write_pages(out, "usage_messages", _pages(used))
     if costs:
-        for i, page in enumerate(_pages(cost_results(used, card)), start=1):
-            (out / f"cost_report_p{i:02d}.json").write_text(json.dumps(page, indent=1))
+        write_pages(out, "cost_report", _pages(cost_results(used, card)))
     return out

@@ -9,12 +9,13 @@ they are numeric strings (both occur). Deterministic for a seed."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 from decimal import Decimal
 from pathlib import Path
 
 from normalizers.token_prices import MODEL_PRICES, RateCard
+
+from . import write_pages
 
 FORMATS = ("json",)
 PROJECTS = [  # id, name, models with (daily requests, input tokens / request, output tokens / request)
@@ -119,12 +120,12 @@ def generate(out: Path, rows: int | None = None, period: str = "2026-10", seed: 
     card = card or RateCard.load(MODEL_PRICES)
     used = usage_results(period, seed)
     if usage:
-        for i, page in enumerate(_pages(used), start=1):
-            (out / f"usage_p{i:02d}.json").write_text(json.dumps(page, indent=1))
+        write_pages(out, "usage", _pages(used))
     if costs:
-        for i, page in enumerate(_pages(cost_results(used, card)), start=1):
+        pages = _pages(cost_results(used, card))
+        for i, page in enumerate(pages, start=1):  # amounts as numbers on odd pages, text on even ones
             for bucket in page["data"]:
                 for r in bucket["results"]:
                     r["amount"]["value"] = _number(r["amount"]["value"], as_string=i % 2 == 0)
-            (out / f"costs_p{i:02d}.json").write_text(json.dumps(page, indent=1))
+        write_pages(out, "costs", pages)
     return out
