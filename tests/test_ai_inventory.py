@@ -3,7 +3,8 @@ and expense lines, an approved_tools list in the config, and every inventory row
 hand: the AI vendors present and no other merchant, approved exactly where an entry covers a
 line and shadow everywhere else, users, first and last seen, and the baseline sums.
 
-allocated_costs comes from the stand-in in focus_rows.py (each line wholly to its team tag)."""
+allocated_costs is the real allocation model: each line goes to its team tag, and the config maps
+teams to cost centers and business units."""
 from __future__ import annotations
 
 import datetime as dt
