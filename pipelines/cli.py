@@ -60,9 +60,10 @@ def normalize(source, inputs, out, config_path):
     """
     import time
     from normalizers.normalize import connect, normalize as run
-    from pipelines.config import ConfigError, load_config
+    from pipelines.config_error import ConfigError
     try:
-        options = load_config(config_path).options(source) if config_path else {}
+        # The config module pulls in Dagster (its source resources): only when a config is given.
+        options = _load_config(config_path).options(source) if config_path else {}
     except ConfigError as err:
         _fail(str(err))
     started = time.perf_counter()
@@ -84,6 +85,11 @@ def normalize(source, inputs, out, config_path):
     secs = time.perf_counter() - started
     click.echo(f"{result.rows:,} FOCUS rows from {len(result.files)} file(s) in {secs:.1f}s "
                f"({result.rows / secs:,.0f} rows/s) -> {out} [{', '.join(result.partitions)}]")
+
+
+def _load_config(path: Path):
+    from pipelines.config import load_config
+    return load_config(path)
 
 
 def _delivery_files(inputs) -> list[Path]:
