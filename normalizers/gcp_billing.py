@@ -15,9 +15,12 @@ usage row they reduce. The credits themselves stay visible in `x_Credits` (type,
 """
 from __future__ import annotations
 
+import ast
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import memo
 from .currencies import ISO_4217
 from .errors import BadInputError
 from .focus_contract import select_list
@@ -137,12 +140,13 @@ OPTIONAL = ("service.id", "sku.id", "sku.description", "project.id", "project.na
 # Repeated fields: list literals in CSV cells, list<struct> in Parquet. name -> element type.
 LABEL = "STRUCT(key VARCHAR, value VARCHAR)"
 LISTS = {
-    "labels": LABEL,
-    "project.labels": LABEL,
     "system_labels": LABEL,
     "credits": "STRUCT(name VARCHAR, amount VARCHAR, full_name VARCHAR, id VARCHAR, type VARCHAR)",
 }
-LIST_KEYS = {name.replace(".", "_") for name in LISTS}
+# The label lists that make Tags: read as text (JSON for Parquet lists) by the memo function
+# gcp_tags, once per distinct pair of cells.
+TAG_LISTS = ("labels", "project.labels")
+LIST_KEYS = {name.replace(".", "_") for name in (*LISTS, *TAG_LISTS)}
 # A label list as compact JSON whose strings have no escapes or control characters, e.g.
 # [{"key":"team","value":"ml"},{"key":"env","value":null}]: from_json and the text cast agree on it
 # (checked on every cell of a 1M-row export and on edge cases in tests/test_gcp_billing.py).
@@ -181,7 +185,7 @@ class FileMapping:
         self.header = read_header(path)
         self.native_lists: set[str] = set()  # repeated fields stored as list<struct> (Parquet)
         # A column is known by its dotted name, or flattened with underscores (`service_description`).
-        wanted = {internal(n) for n in REQUIRED + OPTIONAL + tuple(LISTS)}
+        wanted = {internal(n) for n in REQUIRED + OPTIONAL + tuple(LISTS) + TAG_LISTS}
         self.source_names: dict[str, str] = {}  # internal name -> name as in the file
         self._exprs: dict[str, str] = {}  # internal name -> SQL over the Parquet file
         self.renames: dict[int, str] = {}  # CSV: position in the header -> internal name
@@ -208,8 +212,9 @@ class FileMapping:
 
     def relation(self, stream: str | None = None, rows: bool = True, where: str | None = None) -> str:
         """Every mapped column under its internal name (NULL when the file lacks it), the
-        repeated fields as typed lists (`__labels`, `__project_labels`...), __row and __file;
-        `where` filters the source rows (normalize.py's one pass per invoice month)."""
+        repeated fields as typed lists (`__system_labels`, `__credits`), the label lists as text
+        (`__labels_text`, `__project_labels_text`), __row and __file; `where` filters the
+        source rows (normalize.py's one pass per invoice month)."""
         if is_parquet(self.path):
             row = "file_row_number + 1" if rows else "NULL::BIGINT"
             picked = ", ".join(f"{e} AS {sql_ident(n)}" for n, e in self._exprs.items())
@@ -222,7 +227,7 @@ class FileMapping:
         cols = [sql_ident(internal(c)) if internal(c) in self.source_names else f"NULL AS {sql_ident(internal(c))}"
                 for c in REQUIRED + OPTIONAL]
         parsed = [self._parse_list(n, t) for n, t in LISTS.items()]
-        lists = [self._list_expr(n, t) for n, t in LISTS.items()]
+        lists = [self._list_expr(n, t) for n, t in LISTS.items()] + [self._text_expr(n) for n in TAG_LISTS]
         return (f"SELECT __row, {sql_str(self.path.name)} AS __file, {', '.join(cols + lists)} "
                 f"FROM (SELECT *{''.join(', ' + p for p in parsed if p)} FROM ({inner}))")
 
@@ -237,8 +242,17 @@ class FileMapping:
             if element == LABEL:
                 cast = (f"CASE WHEN regexp_full_match({col}, {sql_str(SIMPLE_LABELS)}) "
                         f"THEN from_json({col}, '[{{\"key\":\"VARCHAR\",\"value\":\"VARCHAR\"}}]') ELSE {cast} END")
-            return f"{cast} AS __parsed_{key}"
+            # Most rows have no credits and no system labels: an empty list is not parsed.
+            return f"CASE WHEN {col} = '[]' THEN CAST([] AS {element}[]) ELSE {cast} END AS __parsed_{key}"
         return None
+
+    def _text_expr(self, name: str) -> str:
+        """A label list as text: the CSV cell, or a Parquet list as JSON."""
+        key = internal(name)
+        if key not in self.source_names:
+            return f"NULL::VARCHAR AS __{key}_text"
+        col = sql_ident(key)
+        return f"{f'CAST(to_json({col}) AS VARCHAR)' if key in self.native_lists else col} AS __{key}_text"
 
     def _list_expr(self, name: str, element: str) -> str:
         key = internal(name)
@@ -262,23 +276,45 @@ def unit_sql(column: str) -> str:
     return f"CASE {column} {_whens(UNITS, lambda v: v)} ELSE {column} END"
 
 
-def _tags_sql() -> str:
-    """Labels and project labels as one FOCUS JSON object; a key's first entry wins, so a
-    resource label wins over a project label of the same key (and a repeated key cannot break
-    the object); no labels is NULL. Over typed_relation's __tag_list (both lists) and __tag_keys.
+def _label_entries(text: str | None) -> list[tuple[str | None, str | None]]:
+    """(key, value) pairs of a label list: JSON (BigQuery, Parquet lists) or a Python repr
+    (`[{'key': 'team', ...}]`, the shape of the shared samples). ValueError if it is neither."""
+    if text is None:
+        return []
+    try:
+        items = json.loads(text)
+    except ValueError:
+        try:
+            items = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+            raise ValueError(text) from exc
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ValueError(text)
 
-    Fast path, when the keys are distinct and none is NULL or empty: the object is written as
-    text, each entry `"k":"v"` from to_json of its key and value (JSON-escaped; a NULL value is
-    null), joined by commas (3x cheaper than a map; 1.4x cheaper than rewriting to_json of the
-    whole list, with the same text). Otherwise the first entry of each key is kept (list_position)
-    and the map built from those."""
-    entry = ("CAST(to_json(e.key) AS VARCHAR) || ':' || coalesce(CAST(to_json(e.value) AS VARCHAR), 'null')")
-    fast = f"'{{' || array_to_string(list_transform(__tag_list, lambda e: {entry}), ',') || '}}'"
-    kept = ("list_filter(__tag_list, lambda e, i: e.key IS NOT NULL AND e.key <> '' "
-            "AND list_position(__tag_keys, e.key) = i)")
-    slow = f"NULLIF(CAST(to_json(map_from_entries({kept})) AS VARCHAR), '{{}}')"
-    distinct = "len(list_distinct(__tag_keys)) = len(__tag_keys) AND NOT list_contains(__tag_keys, '')"
-    return f"CAST(CASE WHEN len(__tag_list) = 0 THEN NULL WHEN {distinct} THEN {fast} ELSE {slow} END AS JSON)"
+    def as_text(v):
+        return v if v is None or isinstance(v, str) else json.dumps(v)
+    return [(as_text(i.get("key")), as_text(i.get("value"))) for i in items]
+
+
+def tags_json(labels: str | None, project_labels: str | None) -> str | None:
+    """Labels and project labels as one FOCUS Tags JSON object; a key's first entry wins, so a
+    resource label wins over a project label of the same key; entries without a key are left
+    out; no labels is NULL. Run once per distinct pair of cells (memo.register)."""
+    entries = []
+    for argument, text in enumerate((labels, project_labels), 1):
+        try:
+            entries += _label_entries(text)
+        except ValueError:
+            return memo.error(argument, f'value {text} is not a list like [{{"key": ..., "value": ...}}]')
+    tags: dict[str, str | None] = {}
+    for key, value in entries:
+        if key and key not in tags:
+            tags[key] = value
+    return json.dumps(tags, ensure_ascii=False, separators=(",", ":")) if tags else None
+
+
+def register_functions(con) -> None:
+    memo.register(con, "gcp_tags", tags_json, 2)
 
 
 def typed_relation(mapping: FileMapping, stream: str | None = None, where: str | None = None) -> str:
@@ -304,9 +340,8 @@ def typed_relation(mapping: FileMapping, stream: str | None = None, where: str |
             f"CASE coalesce(cost_type, 'regular') {categories} END AS __category0, "
             f"coalesce(service_description, 'Google Cloud') AS __service, "
             f"{machine} AS __machine, "
-            f"list_transform(__tag_list, lambda e: e.key) AS __tag_keys "
-            f"FROM (SELECT *, list_concat(__labels, __project_labels) AS __tag_list "
-            f"FROM ({mapping.relation(stream, where=where)})))")
+            f"gcp_tags(__labels_text, __project_labels_text) AS __tags "
+            f"FROM ({mapping.relation(stream, where=where)}))")
 
 
 def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
@@ -323,6 +358,7 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
                 f"({', '.join(sql_str(t) for t in CREDIT_ADJUSTMENTS)}) THEN 'Credit' ELSE __category0 END")
     frequency = f"CASE __type {_whens(COST_TYPES, lambda v: v.charge_frequency)} END"
     period_start = "__period_start"
+    tag_columns = [source_names.get(internal(n), n) for n in TAG_LISTS]
     is_usage = "__type = 'regular'"
     return {
         "AvailabilityZone": "NULLIF(location_zone, '')",
@@ -368,7 +404,7 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "SubAccountId": "project_id",
         "SubAccountName": "project_name",
         "SubAccountType": "CASE WHEN project_id IS NOT NULL THEN 'Project' END",
-        "Tags": _tags_sql(),
+        "Tags": f"CAST({memo.error_case('__tags', tag_columns)} AS JSON)",
         "x_Source": sql_str(SOURCE),
         "x_SourceFile": "__file",
         "x_SourceRow": "__row",

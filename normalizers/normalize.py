@@ -97,7 +97,7 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
                 position = next((p for p, n in renames.items() if n == key), None) if split else None
                 con.register(streams[-1], arrow_csv_batches(m.path, len(m.header), renames,
                                                             None if position is None else (position, spill)))
-        bind_variables(module, con, mappings)
+        prepare_connection(module, con, mappings)
         where, params = None, []
         if split and is_parquet(mappings[0].path):
             values = con.execute(f"SELECT {key}, count(*) FROM ({mappings[0].relation(rows=False)}) "
@@ -154,11 +154,14 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
     return result
 
 
-def bind_variables(module, con, mappings) -> None:
-    """Let a source bind user-controlled values (e.g. config-mapped expense formats) as DuckDB
-    variables that its queries read with getvariable(), instead of writing them into SQL text."""
+def prepare_connection(module, con, mappings) -> None:
+    """What a source's queries need on the connection: user-controlled values (e.g. config-mapped
+    expense formats) bound as DuckDB variables that its queries read with getvariable() instead
+    of being written into SQL text, and Python functions (memo.py)."""
     if hasattr(module, "bind_variables"):
         module.bind_variables(con, mappings)
+    if hasattr(module, "register_functions"):
+        module.register_functions(con)
 
 
 def _copy(con, query: str, target: Path, params: list | None = None) -> Path:

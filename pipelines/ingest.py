@@ -11,7 +11,7 @@ from pathlib import Path
 
 from normalizers import checks
 from normalizers.errors import BadInputError
-from normalizers.normalize import SOURCES, bind_variables, connect, normalize
+from normalizers.normalize import SOURCES, connect, normalize, prepare_connection
 from normalizers.pandera_schema import validate_parquet
 from normalizers.sources import sql_str
 
@@ -166,7 +166,7 @@ def conservation_check(con, module, files: list[Path], parquet: Path, period: st
                        options: dict | None = None) -> CheckOutcome:
     """sum(BilledCost) per currency equals the export's own total for the period, to the cent."""
     mappings = [module.FileMapping(f, **(options or {})) for f in files]
-    bind_variables(module, con, mappings)
+    prepare_connection(module, con, mappings)
     source = {(p, c): Decimal(t) for p, c, t in con.execute(module.delivery_totals_sql(mappings)).fetchall()
               if p == period}
     focus = {(p, c): Decimal(t) for p, c, t in con.execute(
