@@ -385,6 +385,19 @@ def test_bad_value_names_file_row_and_column(azure_generated, tmp_path, fmt, col
     assert message in err.value.message
 
 
+@pytest.mark.parametrize("cell, tags", [
+    ('"env": "prod","team": "ml"', {"env": "prod", "team": "ml"}),  # EA: no braces
+    ('{ "env" : "prod" ,"n": 1 }', {"env": "prod", "n": 1}),  # spaced: kept as written, still JSON
+    ('{"k": "été \\"quoted\\""}', {"k": 'été "quoted"'}),
+    ("{}", None), ("{ }", None), ("  ", None), ("", None),  # no tags
+])
+def test_tag_cells(azure_generated, tmp_path, cell, tags):
+    edited = _edit(azure_generated["mca-actual"], tmp_path / "tags.csv", 7, "tags", cell)
+    normalize("azure-cost", [edited], tmp_path / "out")
+    (got,) = q(tmp_path / "out", "SELECT Tags FROM T WHERE x_SourceRow = 7")[0]
+    assert (json.loads(got) if got is not None else None) == tags
+
+
 @pytest.mark.parametrize("column", ["CostInBillingCurrency", "BillingCurrency", "Date"])
 def test_missing_required_column(azure_generated, tmp_path, column):
     bad = _edit(azure_generated["ea-actual"], tmp_path / "missing.csv", 0, column, None)
