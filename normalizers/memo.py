@@ -53,6 +53,7 @@ def register(con: duckdb.DuckDBPyConnection, name: str, fn: Callable[..., str | 
 
     # DuckDB reads the arity from the Python signature: no *args.
     fixed = {1: lambda a: call(a), 2: lambda a, b: call(a, b), 3: lambda a, b, c: call(a, b, c)}[arity]
+    con.complete()  # a result left unread (e.g. after fetchone) would refuse the registration
     try:
         con.remove_function(name)
     except (duckdb.InvalidInputException, duckdb.CatalogException):
