@@ -327,8 +327,7 @@ SELECT *,
 FROM (
 SELECT *,
   {CHARGE_TYPE} AS __charge_type,
-  {d('cost')} AS __cost,
-  CASE WHEN {_commitment_usage(CHARGE_TYPE, 'pricing_model')} THEN 0 ELSE {d('cost')} END AS __billed,
+  CASE WHEN {_commitment_usage(CHARGE_TYPE, 'pricing_model')} THEN 0 ELSE __cost END AS __billed,
   {_date(mapping, 'date')} AS __date,
   {_date(mapping, 'billing_period_start')} AS __bp_start,
   {_date(mapping, 'billing_period_end')} AS __bp_end,
@@ -348,7 +347,7 @@ SELECT *,
   {_service(0)} AS __known_service,
   {_service(1)} AS __category,
   {_service(2)} AS __subcategory
-FROM (SELECT *, {d('payg_price')} AS __payg, {d('unit_price')} AS __unit, {d('effective_price')} AS __eff,
+FROM (SELECT *, {d('cost')} AS __cost, {d('payg_price')} AS __payg, {d('unit_price')} AS __unit, {d('effective_price')} AS __eff,
   coalesce({d('exchange_rate')}, 1) AS __rate,
   -- the resource type comes after the last /providers/ (a nested resource has several)
   CASE WHEN contains(__rid_lower, '/providers/') THEN string_split(__rid_lower, '/providers/')[-1] END AS __provider_path
