@@ -218,8 +218,9 @@ class FileMapping:
         if is_parquet(self.path):
             row = "file_row_number + 1" if rows else "NULL::BIGINT"
             picked = ", ".join(f"{e} AS {sql_ident(n)}" for n, e in self._exprs.items())
-            inner = (f"SELECT {row} AS __row, {picked} FROM read_parquet({sql_str(self.path)}"
-                     f"{', file_row_number=true' if rows else ''})")
+            source = (sql_ident(stream) if stream else  # a copy of some of the file's rows (raw_rows_sql)
+                      f"read_parquet({sql_str(self.path)}{', file_row_number=true' if rows else ''})")
+            inner = f"SELECT {row} AS __row, {picked} FROM {source}"
         else:
             inner = raw_relation(self.path, self.header, self.renames, stream, rows)
         if where:
@@ -230,6 +231,15 @@ class FileMapping:
         lists = [self._list_expr(n, t) for n, t in LISTS.items()] + [self._text_expr(n) for n in TAG_LISTS]
         return (f"SELECT __row, {sql_str(self.path.name)} AS __file, {', '.join(cols + lists)} "
                 f"FROM (SELECT *{''.join(', ' + p for p in parsed if p)} FROM ({inner}))")
+
+    def raw_rows_sql(self) -> str:
+        """A Parquet file's rows as stored, with file_row_number: what relation(stream=...) reads
+        from a copy of some of them (normalize.py's pass over last month's late rows)."""
+        return f"SELECT * FROM read_parquet({sql_str(self.path)}, file_row_number=true)"
+
+    def raw_column_sql(self, key: str) -> str:
+        """SQL for the internal column `key` over raw_rows_sql()."""
+        return self._exprs[key]
 
     def _parse_list(self, name: str, element: str) -> str | None:
         """Text cells parsed once (TRY_CAST: a bad cell is NULL and reported by _list_expr).

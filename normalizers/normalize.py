@@ -83,6 +83,7 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
     key = getattr(module, "PERIOD_KEY", None)
     split = key is not None and len(mappings) == 1 and key in mappings[0].source_names
     spill = out_dir / "spill.arrows"
+    late_view = None
     outputs: list[Path] = []
     streams: list[str | None] = []
     try:
@@ -106,9 +107,15 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
                 where, params = f"{key} = $1", [values[0][0]]
         outputs.append(_copy(con, module.focus_query(mappings, streams, where=where) if where
                              else module.focus_query(mappings, streams), out_dir / "pass_0.parquet.tmp", params))
-        if where:  # the Parquet rows of other values
-            outputs.append(_copy(con, module.focus_query(mappings, streams, where=f"{key} IS DISTINCT FROM $1"),
-                                 out_dir / "pass_1.parquet.tmp", params))
+        if where:  # the Parquet rows of other values, copied aside first as they are (a few percent
+            # of the rows, streamed): mapping them straight off a filtered scan works on sparse
+            # chunks and cost 2-3x as much (0.8-1.0 s vs 0.5 s for 31k of 1M GCP rows)
+            late = out_dir / "late.parquet"
+            con.execute(f"COPY ({mappings[0].raw_rows_sql()} WHERE {mappings[0].raw_column_sql(key)} "
+                        f"IS DISTINCT FROM $1) TO '{_escape(late)}' (FORMAT parquet)", params)
+            late_view = f"__late_{uuid.uuid4().hex[:8]}"
+            con.execute(f"CREATE TEMP VIEW {late_view} AS SELECT * FROM read_parquet('{_escape(late)}')")
+            outputs.append(_copy(con, module.focus_query(mappings, [late_view]), out_dir / "pass_1.parquet.tmp"))
         elif spill.exists():  # the CSV rows the reader spilled
             streams.append(f"__spill_{uuid.uuid4().hex[:8]}")
             con.register(streams[-1], pa.ipc.open_stream(str(spill)))
@@ -128,6 +135,9 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
                     con.unregister(name)
                 except duckdb.Error:
                     pass  # the aborted query still holds it; the connection is not reused for it
+        if late_view:
+            con.execute(f"DROP VIEW IF EXISTS {late_view}")
+        (out_dir / "late.parquet").unlink(missing_ok=True)
         spill.unlink(missing_ok=True)
     month = "strftime(BillingPeriodStart, '%Y-%m')"
     periods_of = {f: [p for (p,) in con.execute(
