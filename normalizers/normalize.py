@@ -136,7 +136,10 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
                 except duckdb.Error:
                     pass  # the aborted query still holds it; the connection is not reused for it
         if late_view:
-            con.execute(f"DROP VIEW IF EXISTS {late_view}")
+            try:
+                con.execute(f"DROP VIEW IF EXISTS {late_view}")
+            except duckdb.Error:
+                pass  # as above
         (out_dir / "late.parquet").unlink(missing_ok=True)
         spill.unlink(missing_ok=True)
     month = "strftime(BillingPeriodStart, '%Y-%m')"
