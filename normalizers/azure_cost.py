@@ -309,14 +309,14 @@ def typed_relation(mapping: FileMapping, stream: str | None = None, keep: str = 
     # product costs as much as parsing the price.
     billing = ((lambda p: f"CASE WHEN __rate = 1 THEN {p} ELSE CAST({p} * __rate AS {DEC}) END")
                if "exchange_rate" in names else (lambda p: p))
-    # Kept as JSON so that the FOCUS select list's cast to JSON does not parse it again.
     raw_tags = "NULLIF(trim(tags), '')"
     tags_text = f"CASE WHEN starts_with({raw_tags}, '{{') THEN {raw_tags} ELSE '{{' || {raw_tags} || '}}' END"
     bad_tags = bad_input_sql(names.get("tags", "Tags"), "'tags are not a JSON object: ' || left(tags, 80)")
     # TRY_CAST validates and keeps the text as it is (spaces and all, still one JSON object);
     # minifying it with json() cost as much again (0.47 -> 0.22 CPU s per 1M rows). An empty
-    # object is no tags; only short texts can be one, so only they are parsed for it. (A memo.py
-    # function per distinct cell was measured no faster here: its call costs as much.)
+    # object is no tags; only short texts can be one, so only they are parsed for it. Kept as JSON
+    # so that the FOCUS select list's cast to JSON does not parse it again. (A memo.py function
+    # per distinct cell was measured no faster here: its call costs as much.)
     valid = f"coalesce(TRY_CAST({tags_text} AS JSON), {bad_tags})"
     tags = (f"CASE WHEN {raw_tags} IS NULL THEN NULL "
             f"WHEN strlen({raw_tags}) < 16 AND len(json_keys({valid})) = 0 THEN NULL ELSE {valid} END")
