@@ -136,6 +136,25 @@ class LinesMapping:
             self.cost_totals[key] = self.cost_totals.get(key, Decimal(0)) + amount
 
 
+class PagesMapping(LinesMapping):
+    """An Admin API export (openai, anthropic): buckets, each with its period, holding results.
+    BUCKET_PERIOD names the Item reader of the bucket's start and end, and those two fields;
+    a subclass builds each result's lines in `_lines(item, ordinal, start, end)`."""
+    BUCKET_PERIOD: tuple[str, str, str]  # (Item method, start field, end field)
+
+    def read(self) -> list[Line]:
+        return read_pages(self.path, self._period, self._lines)
+
+    def _period(self, bucket: Item) -> tuple[dt.datetime, dt.datetime]:
+        reader, start_field, end_field = self.BUCKET_PERIOD
+        start, end = getattr(bucket, reader)(start_field), getattr(bucket, reader)(end_field)
+        check_period(bucket, start, end, start_field, end_field)
+        return start, end
+
+    def _lines(self, item: Item, ordinal: int, start, end) -> list[Line]:
+        raise NotImplementedError
+
+
 def usage_lines(base: dict, counts: list[tuple[str, int]], model: str | None, price, batch: bool) -> list[Line]:
     """One line per token meter with tokens: quantity in tokens, priced from the rate card
     (`price`, a token_prices.ModelPrice, or None when the model has no price)."""

@@ -37,15 +37,8 @@ METERS = {
     "output_tokens": "output",
 }
 
-class FileMapping(av.LinesMapping):
-    def read(self) -> list[av.Line]:
-        return av.read_pages(self.path, self._period, self._lines)
-
-    @staticmethod
-    def _period(bucket: av.Item):
-        start, end = bucket.rfc3339("starting_at"), bucket.rfc3339("ending_at")
-        av.check_period(bucket, start, end, "starting_at", "ending_at")
-        return start, end
+class FileMapping(av.PagesMapping):
+    BUCKET_PERIOD = ("rfc3339", "starting_at", "ending_at")
 
     def _lines(self, item: av.Item, ordinal: int, start, end) -> list[av.Line]:
         if "amount" in item.obj:

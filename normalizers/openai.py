@@ -49,15 +49,8 @@ def charge_category(line_item: str | None, amount: Decimal) -> str:
     return "Credit" if amount < 0 else "Usage"
 
 
-class FileMapping(av.LinesMapping):
-    def read(self) -> list[av.Line]:
-        return av.read_pages(self.path, self._period, self._lines)
-
-    @staticmethod
-    def _period(bucket: av.Item):
-        start, end = bucket.unix_time("start_time"), bucket.unix_time("end_time")
-        av.check_period(bucket, start, end, "start_time", "end_time")
-        return start, end
+class FileMapping(av.PagesMapping):
+    BUCKET_PERIOD = ("unix_time", "start_time", "end_time")
 
     def _lines(self, item: av.Item, ordinal: int, start, end) -> list[av.Line]:
         raw = item.obj
