@@ -82,10 +82,6 @@ def focus_asset(source: str):
         except BadInputError as err:
             raise dg.Failure(description=f"{source}: {err} (the delivery was quarantined; "
                                          f"the last good data stays published)") from err
-        if result.status == "published":
-            # Refresh the warehouse now, not only in warehouse_views: that asset waits for every
-            # source, and one unreachable source must not hide the others' new data.
-            warehouse.refresh(settings.root(), settings.config())
         for c in result.checks:
             yield dg.AssetCheckResult(check_name=c.name, passed=c.passed, metadata={"detail": c.detail, **c.metadata})
         if result.status == "no-delivery":
@@ -102,7 +98,9 @@ def focus_asset(source: str):
 
 
 @dg.asset(partitions_def=MONTHLY, group_name="warehouse", deps=[f"{s.replace('-', '_')}_focus" for s in SOURCES],
-          description="warehouse.duckdb: focus_costs view and focus_partitions table.")
+          description="warehouse.duckdb, rebuilt once per run after every source: focus_costs, cost lines, "
+                      "allocation, showback/chargeback and the AI inventory. A run in which a source failed "
+                      "skips it; the sensor warehouse_after_failed_night then rebuilds it from what was published.")
 def warehouse_views(settings: AispendSettings) -> dg.MaterializeResult:
     counts = warehouse.refresh(settings.root(), settings.config())
     return dg.MaterializeResult(metadata={"focus_costs_rows": counts["focus_costs"],
@@ -136,6 +134,8 @@ ASSETS = [f(s) for s in SOURCES for f in (landing_asset, focus_asset)] + [wareho
 # The nightly job refreshes the data; the reports go once a month, on their own schedule.
 nightly_job = dg.define_asset_job("nightly", selection=dg.AssetSelection.all() - dg.AssetSelection.assets(showback_reports),
                                   executor_def=dg.in_process_executor)
+warehouse_job = dg.define_asset_job("warehouse", selection=dg.AssetSelection.assets(warehouse_views),
+                                    executor_def=dg.in_process_executor)
 reports_job = dg.define_asset_job("showback_reports_job", selection=dg.AssetSelection.assets(showback_reports),
                                   executor_def=dg.in_process_executor)
 
@@ -152,6 +152,18 @@ def nightly_schedule(context: dg.ScheduleEvaluationContext):
     today = context.scheduled_execution_time.date()
     for period in nightly_periods(today):
         yield dg.RunRequest(run_key=f"{today}-{period}", partition_key=f"{period}-01")
+
+
+@dg.run_failure_sensor(monitored_jobs=[nightly_job], request_job=warehouse_job,
+                       default_status=dg.DefaultSensorStatus.RUNNING)
+def warehouse_after_failed_night(context: dg.RunFailureSensorContext):
+    """Dagster skips warehouse_views when any source of the run failed (an unreachable bucket, a
+    quarantined delivery); the other sources may still have published new data. Rebuild the
+    warehouse from what is published, once per failed run (the build is the night's longest step:
+    one build per run, not one per published source)."""
+    partition = context.dagster_run.tags.get("dagster/partition")
+    if partition:
+        yield dg.RunRequest(run_key=f"warehouse-after-{context.dagster_run.run_id}", partition_key=partition)
 
 
 def previous_month(today: dt.date) -> str:
@@ -174,7 +186,8 @@ def build_definitions(config_path: str | None = None, data_dir: str | None = Non
     reports = settings.config().sections.get("reports") if config_path else None
     day = reports.schedule_day if reports is not None else 3
     return dg.Definitions(
-        assets=ASSETS, jobs=[nightly_job, reports_job], schedules=[nightly_schedule, reports_schedule(day)],
+        assets=ASSETS, jobs=[nightly_job, warehouse_job, reports_job], schedules=[nightly_schedule, reports_schedule(day)],
+        sensors=[warehouse_after_failed_night],
         resources={"settings": settings})
 
 

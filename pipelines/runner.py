@@ -25,22 +25,27 @@ def run_nightly(config_path: Path | None, data_dir: Path | None, periods: list[s
     cfg = load_config(config_path, data_dir)  # fail early, with the config's own message
     periods = periods or nightly_periods(dt.date.today())
     defs = build_definitions(str(config_path) if config_path else None, str(cfg.data_dir))
-    job = defs.resolve_job_def("nightly")
     summary = RunSummary()
     instance = dg.DagsterInstance.ephemeral()
     for period in tqdm(periods, desc="billing periods", unit="month", disable=None):
-        result = job.execute_in_process(partition_key=f"{period}-01", instance=instance,
-                                        raise_on_error=False, run_config=QUIET)
-        for event in result.all_events:
-            if event.event_type_value == "STEP_FAILURE":
-                err = event.event_specific_data.error
-                summary.errors.append(f"{period}: {_failure_text(err)}")
-            elif event.event_type_value == "ASSET_MATERIALIZATION" and event.step_key.endswith("_focus"):
-                md = event.event_specific_data.materialization.metadata
-                summary.lines.append(f"{period} {event.step_key[:-6]}: {md['status'].value}, "
-                                     f"{md['rows'].value:,} rows")
+        result = defs.resolve_job_def("nightly").execute_in_process(
+            partition_key=f"{period}-01", instance=instance, raise_on_error=False, run_config=QUIET)
+        _collect(result, period, summary)
+        if not result.success:  # what the sensor warehouse_after_failed_night does for a scheduled run
+            _collect(defs.resolve_job_def("warehouse").execute_in_process(
+                partition_key=f"{period}-01", instance=instance, raise_on_error=False, run_config=QUIET),
+                period, summary)
     summary.lines.append(f"warehouse: {cfg.data_dir / 'warehouse.duckdb'}")
     return summary
+
+
+def _collect(result, period: str, summary: RunSummary) -> None:
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            summary.errors.append(f"{period}: {_failure_text(event.event_specific_data.error)}")
+        elif event.event_type_value == "ASSET_MATERIALIZATION" and event.step_key.endswith("_focus"):
+            md = event.event_specific_data.materialization.metadata
+            summary.lines.append(f"{period} {event.step_key[:-6]}: {md['status'].value}, {md['rows'].value:,} rows")
 
 
 def _failure_text(err) -> str:

@@ -15,7 +15,9 @@ from click.testing import CliRunner
 
 from normalizers.normalize import SOURCES
 from pipelines.cli import main
-from pipelines.definitions import build_definitions, nightly_periods, nightly_schedule
+from pipelines import warehouse
+from pipelines.definitions import (build_definitions, nightly_periods, nightly_schedule,
+                                  warehouse_after_failed_night)
 from pipelines.generators.aws_cur import generate
 
 PERIOD = "2026-10"
@@ -130,6 +132,66 @@ def test_dagster_job_materializes_assets_and_checks(data):
     materialized = {e.asset_key.path[-1] for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
     sources = [s.replace("-", "_") for s in SOURCES]  # every registered source has its assets
     assert materialized == {f"{s}_{stage}" for s in sources for stage in ("landing", "focus")} | {"warehouse_views"}
+
+
+def _two_sources(data: Path) -> None:
+    """An Azure export beside the fixture's CUR: two sources that publish in the same run."""
+    from pipelines.generators.azure_cost import generate as generate_azure
+    generate_azure(data / "inbox" / "azure-cost" / "ea.csv", 500, PERIOD, seed=1, fmt="ea-actual")
+
+
+def _counting_builds(monkeypatch) -> list:
+    """Counts warehouse builds (the real build still runs)."""
+    builds, real = [], warehouse.refresh
+    monkeypatch.setattr(warehouse, "refresh", lambda *a, **k: builds.append(1) or real(*a, **k))
+    return builds
+
+
+def test_a_night_builds_the_warehouse_once_however_many_sources_publish(data, monkeypatch):
+    _two_sources(data)
+    builds = _counting_builds(monkeypatch)
+    result = run(data, PERIOD)
+    assert result.exit_code == 0, result.output
+    assert f"{PERIOD} aws_cur: published" in result.output and f"{PERIOD} azure_cost: published" in result.output
+    assert len(builds) == 1  # was one per published source plus one
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT list(DISTINCT ProviderName ORDER BY ProviderName) FROM focus_costs").fetchone()[0] == [
+        "AWS", "Microsoft"]
+
+
+def test_a_failed_source_skips_the_build_and_the_sensor_rebuilds_from_what_was_published(data, monkeypatch):
+    """The scheduled path (the daemon's sensor, evaluated here on the real failed run): Dagster
+    skips warehouse_views when a source fails, so the one that published is not yet visible."""
+    _two_sources(data)
+    (data / "inbox" / "aws-cur" / "zz-broken.csv.gz").write_bytes(b"\x1f\x8b\x08 truncated")
+    builds = _counting_builds(monkeypatch)
+    defs = build_definitions(None, str(data))
+    instance = dg.DagsterInstance.ephemeral()
+    night = defs.resolve_job_def("nightly").execute_in_process(
+        partition_key=f"{PERIOD}-01", instance=instance, raise_on_error=False)
+    assert not night.success and builds == []
+    assert not (data / "warehouse.duckdb").exists()
+    context = dg.build_run_status_sensor_context(
+        sensor_name=warehouse_after_failed_night.name, dagster_event=night.get_run_failure_event(),
+        dagster_instance=instance, dagster_run=night.dagster_run).for_run_failure()
+    requests = list(warehouse_after_failed_night(context))
+    assert [r.partition_key for r in requests] == [f"{PERIOD}-01"]
+    rebuilt = defs.resolve_job_def(warehouse_after_failed_night.job_name).execute_in_process(
+        partition_key=requests[0].partition_key, instance=instance)
+    assert rebuilt.success and len(builds) == 1
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT list(DISTINCT ProviderName) FROM focus_costs").fetchone()[0] == ["Microsoft"]
+
+
+def test_run_rebuilds_the_warehouse_once_when_a_source_failed(data, monkeypatch):
+    _two_sources(data)
+    (data / "inbox" / "aws-cur" / "zz-broken.csv.gz").write_bytes(b"\x1f\x8b\x08 truncated")
+    builds = _counting_builds(monkeypatch)
+    result = run(data, PERIOD)
+    assert result.exit_code != 0 and "zz-broken.csv.gz" in result.stderr
+    assert f"{PERIOD} azure_cost: published" in result.output and len(builds) == 1
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM focus_costs WHERE ProviderName = 'Microsoft'").fetchone()[0] > 0
 
 
 def test_nightly_schedule_reprocesses_current_and_previous_month():
