@@ -234,7 +234,7 @@ def focus_expressions() -> dict[str, str]:
         "ServiceName": "service_name",
         "ServiceSubcategory": "'Generative AI'",
         "SkuId": "sku_id",
-        "SkuMeter": "sku_meter",
+        "SkuMeter": "CASE WHEN sku_id IS NOT NULL THEN sku_meter END",  # FOCUS: a meter needs a SKU
         "SkuPriceId": priced.replace("list_unit_price", "sku_price_id"),
         "SubAccountId": "sub_account_id",
         "SubAccountName": "CASE WHEN sub_account_id IS NOT NULL THEN coalesce(sub_account_name, sub_account_id) END",

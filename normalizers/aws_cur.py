@@ -167,7 +167,8 @@ OPTIONAL = (
     "line_item_line_item_description", "line_item_legal_entity",
     "product_product_name", "product_servicename", "product_region_code", "product_region",
     "product_location", "product_sku", "product_instance_type", "product", "pricing_unit",
-    "pricing_term", "pricing_rate_id", "pricing_public_on_demand_cost",
+    "product_product_family", "pricing_term", "pricing_rate_code", "pricing_rate_id",
+    "pricing_public_on_demand_cost",
     "pricing_public_on_demand_rate",
     "reservation_reservation_a_r_n", "reservation_effective_cost",
     "reservation_unused_amortized_upfront_fee_for_billing_period", "reservation_unused_recurring_fee",
@@ -320,6 +321,14 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
     def if_committed(expr: str) -> str:
         return f"CASE WHEN {commitment_id} IS NULL THEN NULL ELSE {expr} END"
 
+    # FOCUS: tax has no SKU; a price id has exactly one parent SKU (RateCode embeds it; a bare
+    # RateId is numbered per SKU, so it is prefixed with it); price details need a price id.
+    sku = "CASE WHEN lit_category <> 'Tax' THEN NULLIF(product_sku, '') END"
+    sku_price = (f"CASE WHEN ({sku}) IS NOT NULL THEN coalesce(NULLIF(pricing_rate_code, ''), "
+                 f"product_sku || '.' || NULLIF(pricing_rate_id, '')) END")
+    region = "coalesce(product_region_code, product_region)"
+    resource = unused_or(commitment_id, "NULLIF(line_item_resource_id, '')")
+
     bad_currency = bad_input_sql(cur_col, "'unknown currency code ' || coalesce('''' || line_item_currency_code || '''', "
                                           "'NULL') || ' (expected an ISO 4217 code such as USD)'")
     bad_type = bad_input_sql(type_col, "'unknown line item type ' || coalesce('''' || __type || '''', 'NULL') || "
@@ -367,22 +376,31 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "ProviderName": sql_str(PROVIDER),
         "PublisherName": "CASE WHEN bill_billing_entity = 'AWS Marketplace' "
                          "THEN coalesce(line_item_legal_entity, 'AWS Marketplace') ELSE 'AWS' END",
-        "RegionId": "coalesce(product_region_code, product_region)",
-        "RegionName": "product_location",
-        "ResourceId": unused_or(commitment_id, "NULLIF(line_item_resource_id, '')"),
+        "RegionId": region,
+        # A region always has a name: the export's location, else its id.
+        "RegionName": f"CASE WHEN {region} IS NOT NULL THEN coalesce(NULLIF(product_location, ''), {region}) END",
+        "ResourceId": resource,
+        # The product family (Compute Instance, Storage...) names the kind of resource; a
+        # commitment's own row is its commitment type.
+        "ResourceType": (f"CASE WHEN ({resource}) IS NOT NULL THEN "
+                         + unused_or(f"CASE lit_commitment {commitment_type} END",
+                                     "coalesce(NULLIF(product_product_family, ''), line_item_product_code, 'AWS resource')")
+                         + " END"),
         "ServiceCategory": f"coalesce(CASE line_item_product_code {services} END, 'Other')",
         # FOCUS string handling is ASCII: 'Red Hat® Enterprise Linux®' -> 'Red Hat Enterprise Linux'.
         # (strlen counts bytes, length characters: equal means ASCII, the common case, no regex.)
         "ServiceName": "CASE WHEN strlen(__service) = length(__service) THEN __service ELSE "
                        "regexp_replace(strip_accents(__service), '[^\\x00-\\x7F]', '', 'g') END",
         "ServiceSubcategory": f"coalesce(CASE line_item_product_code {subservices} END, 'Other (Other)')",
-        "SkuId": "product_sku",
-        "SkuMeter": "line_item_usage_type",
-        "SkuPriceDetails": "CASE WHEN product_instance_type IS NOT NULL "
-                           "THEN to_json({'InstanceType': product_instance_type}) END",
-        "SkuPriceId": "pricing_rate_id",
+        "SkuId": sku,
+        "SkuMeter": f"CASE WHEN ({sku}) IS NOT NULL THEN line_item_usage_type END",
+        "SkuPriceDetails": f"CASE WHEN ({sku_price}) IS NOT NULL AND product_instance_type IS NOT NULL "
+                           f"THEN to_json({{'InstanceType': product_instance_type}}) END",
+        "SkuPriceId": sku_price,
         "SubAccountId": "line_item_usage_account_id",
-        "SubAccountName": "line_item_usage_account_name",
+        # A sub account always has a name: the export's, else its id (legacy CURs carry none).
+        "SubAccountName": "CASE WHEN line_item_usage_account_id IS NOT NULL "
+                          "THEN coalesce(NULLIF(line_item_usage_account_name, ''), line_item_usage_account_id) END",
         "SubAccountType": "'Linked Account'",
         "Tags": "__tags",
         "x_Source": sql_str(SOURCE),

@@ -418,7 +418,9 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "ResourceId": "NULLIF(resource_id, '')",
         "ResourceName": "coalesce(NULLIF(resource_name, ''), CASE WHEN NULLIF(resource_id, '') IS NOT NULL "
                         "THEN string_split(resource_id, '/')[-1] END)",
-        "ResourceType": "__resource_type",
+        # An id without a provider path (a scrubbed or subscription-level id): the consuming service.
+        "ResourceType": "CASE WHEN NULLIF(resource_id, '') IS NOT NULL THEN coalesce(__resource_type, "
+                        "NULLIF(consumed_service, ''), NULLIF(meter_category, ''), 'Azure resource') END",
         "ServiceCategory": "coalesce(__category, 'Other')",
         # FOCUS string handling is ASCII (strlen counts bytes, length characters: equal means ASCII).
         "ServiceName": f"CASE WHEN strlen({service}) = length({service}) THEN {service} ELSE "
@@ -431,7 +433,8 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         # Azure prices a meter per SKU: (SKU, meter) names one price, and has one parent SKU.
         "SkuPriceId": f"CASE WHEN {no_tax} THEN {sku} || coalesce('/' || NULLIF(meter_id, ''), '') END",
         "SubAccountId": "NULLIF(subscription_id, '')",
-        "SubAccountName": "NULLIF(subscription_name, '')",
+        "SubAccountName": "CASE WHEN NULLIF(subscription_id, '') IS NOT NULL "
+                          "THEN coalesce(NULLIF(subscription_name, ''), subscription_id) END",
         "SubAccountType": "CASE WHEN NULLIF(subscription_id, '') IS NOT NULL THEN 'Subscription' END",
         "Tags": "__tags",
         "x_Source": sql_str(SOURCE),

@@ -55,6 +55,15 @@ def rules() -> list[tuple[str, str, str]]:
         ("credit-effective-equals-billed", "EffectiveCost",
          "ChargeCategory = 'Credit' AND EffectiveCost <> BilledCost"),
         ("unit-with-quantity", "PricingUnit", "PricingQuantity IS NOT NULL AND PricingUnit IS NULL"),
+        # FOCUS 1.2 nullability pairs (the official validator checks them only when the source's
+        # applicability criteria are declared; these run on every publish)
+        ("name-with-id", "RegionName", "(RegionId IS NULL) <> (RegionName IS NULL)"),
+        ("name-with-id", "SubAccountName", "SubAccountId IS NOT NULL AND SubAccountName IS NULL"),
+        ("type-with-id", "ResourceType", "ResourceId IS NOT NULL AND ResourceType IS NULL"),
+        ("tax-has-no-sku", "SkuId", "ChargeCategory = 'Tax' AND SkuId IS NOT NULL"),
+        ("meter-needs-sku", "SkuMeter", "SkuMeter IS NOT NULL AND SkuId IS NULL"),
+        ("details-need-price-id", "SkuPriceDetails", "SkuPriceDetails IS NOT NULL AND SkuPriceId IS NULL"),
+        ("key-value-object", "Tags", "Tags IS NOT NULL AND json_type(Tags) <> 'OBJECT'"),
     ]
     assert all(c in BY_NAME or c.startswith("x_") for _, c, _ in out)
     return out

@@ -84,6 +84,14 @@ class Column:
     def is_cost(self) -> bool:
         return self.sql_type == DECIMAL
 
+    def written(self, expression: str) -> str:
+        """SQL for the column as a FOCUS file stores it. A JSON column (KeyValueFormat) is checked
+        by the cast to JSON and stored as plain UTF-8 text: Parquet's JSON annotation is read as
+        Binary by Polars, and so by the official focus-validator, which then finds no valid JSON."""
+        if self.sql_type == JSON:
+            return f"CAST(CAST({expression} AS JSON) AS VARCHAR)"
+        return f"CAST({expression} AS {self.sql_type})"
+
 
 M, C, R = "Mandatory", "Conditional", "Recommended"
 
@@ -179,11 +187,8 @@ COST_COLUMNS = tuple(c.name for c in COLUMNS if c.name in
 
 def select_list(expressions: dict[str, str]) -> str:
     """Build the SELECT list of a FOCUS file from {column: SQL expression}, in contract order,
-    cast to contract types; a column a source has no value for is a typed NULL."""
+    cast to contract types (Column.written); a column a source has no value for is a typed NULL."""
     unknown = set(expressions) - {c.name for c in ALL_COLUMNS}
     if unknown:
         raise ValueError(f"not FOCUS or aispend columns: {sorted(unknown)}")
-    return ",\n  ".join(
-        f'CAST({expressions.get(c.name, "NULL")} AS {c.sql_type}) AS "{c.name}"'
-        for c in ALL_COLUMNS
-    )
+    return ",\n  ".join(f'{c.written(expressions.get(c.name, "NULL"))} AS "{c.name}"' for c in ALL_COLUMNS)

@@ -127,6 +127,9 @@ UNITS = {
 # The source column a row's billing period comes from: normalize.py writes one pass per value.
 PERIOD_KEY = "invoice_month"
 
+# A resource's global name: //<api host>/<parent path>/<collection>/<id>.
+RESOURCE_KIND = r"^//([^/]+)/(?:.*/)?([^/]+)/[^/]+$"
+
 # system_labels key holding a VM's machine type (a2-highgpu-1g, a3-highgpu-8g...).
 MACHINE_SPEC = "compute.googleapis.com/machine_spec"
 
@@ -402,6 +405,11 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "RegionId": "NULLIF(location_region, '')",
         "RegionName": "NULLIF(location_region, '')",
         "ResourceId": "NULLIF(resource_global_name, '')",
+        # //compute.googleapis.com/projects/p/zones/z/instances/123 -> compute.googleapis.com/instances
+        # (the API and the collection); a name of another shape: the service.
+        "ResourceType": f"CASE WHEN NULLIF(resource_global_name, '') IS NOT NULL THEN coalesce(NULLIF("
+                        f"regexp_replace(resource_global_name, {sql_str(RESOURCE_KIND)}, '\\1/\\2'), resource_global_name), "
+                        f"__service) END",
         "ResourceName": "NULLIF(resource_name, '')",
         "ServiceCategory": f"coalesce(CASE __service {_whens(SERVICES, lambda v: v[0])} END, 'Other')",
         # FOCUS string handling is ASCII (strlen counts bytes, length characters: equal means ASCII).
@@ -409,10 +417,9 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
                        "regexp_replace(strip_accents(__service), '[^\\x00-\\x7F]', '', 'g') END",
         "ServiceSubcategory": f"coalesce(CASE __service {_whens(SERVICES, lambda v: v[1])} END, 'Other (Other)')",
         "SkuId": "sku_id",
-        "SkuMeter": "sku_description",
-        "SkuPriceDetails": "CASE WHEN __machine IS NOT NULL THEN to_json({'InstanceType': __machine}) END",
+        "SkuMeter": "CASE WHEN sku_id IS NOT NULL THEN sku_description END",  # FOCUS: a meter needs a SKU
         "SubAccountId": "project_id",
-        "SubAccountName": "project_name",
+        "SubAccountName": "CASE WHEN project_id IS NOT NULL THEN coalesce(NULLIF(project_name, ''), project_id) END",
         "SubAccountType": "CASE WHEN project_id IS NOT NULL THEN 'Project' END",
         "Tags": f"CAST({memo.error_case('__tags', tag_columns)} AS JSON)",
         "x_Source": sql_str(SOURCE),

@@ -100,6 +100,28 @@ def test_our_checks_catch_a_single_bad_enum_row(generated, tmp_path):
     assert [(v.rule, v.column, v.rows, v.example_row) for v in found] == [("allowed-values", "ChargeCategory", 1, 777)]
 
 
+@pytest.mark.parametrize("column, broken, rule", [
+    ("RegionName", "NULL", "name-with-id"),
+    ("SubAccountName", "NULL", "name-with-id"),
+    ("ResourceType", "NULL", "type-with-id"),
+    ("SkuPriceId", "NULL", "details-need-price-id"),
+    ("Tags", "'[1, 2]'", "key-value-object"),
+])
+def test_our_checks_catch_a_broken_pair(generated, tmp_path, column, broken, rule):
+    """FOCUS 1.2 nullability pairs, checked on every row: one row broken is found, by file and row."""
+    normalize("aws-cur", [generated["legacy-csv"]], tmp_path / "ok")
+    src = next((tmp_path / "ok").rglob("billing_period=2026-10/*.parquet"))
+    partner = {"RegionName": "RegionId", "SubAccountName": "SubAccountId", "ResourceType": "ResourceId",
+               "SkuPriceId": "SkuPriceDetails", "Tags": "Tags"}[column]
+    row = duckdb.execute(f"SELECT min(x_SourceRow) FROM '{src}' WHERE {partner} IS NOT NULL").fetchall()[0][0]
+    bad = tmp_path / "bad.parquet"
+    duckdb.sql(f"COPY (SELECT * REPLACE (CASE WHEN x_SourceRow = {row} THEN {broken} ELSE {column} END AS {column}) "
+               f"FROM '{src}') TO '{bad}' (FORMAT parquet)")
+    assert checks.check_parquet(duckdb.connect(), str(src)) == []
+    found = [(v.rule, v.rows, v.example_row) for v in checks.check_parquet(duckdb.connect(), str(bad))]
+    assert found == [(rule, 1, row)]
+
+
 def test_validate_cli_fails_on_one_bad_row(generated, tmp_path):
     from click.testing import CliRunner
     from pipelines.cli import main

@@ -188,7 +188,8 @@ def test_generated_covers_cost_types_credits_and_services(gcp_normalized):
     machines = {m for (m,) in q(out, "SELECT DISTINCT x_InstanceType FROM T WHERE x_InstanceType IS NOT NULL")}
     assert {"a2-highgpu-1g", "a3-highgpu-8g"} <= machines
     assert q(out, "SELECT DISTINCT PricingCategory FROM T WHERE ChargeDescription LIKE 'Spot Preemptible%'") == [("Dynamic",)]
-    assert q(out, "SELECT count(*) FROM T WHERE SkuPriceDetails->>'InstanceType' = 'a3-highgpu-8g'")[0][0] > 0
+    # FOCUS: price details need a price id, which the standard export has not; the machine stays in x_InstanceType
+    assert q(out, "SELECT count(SkuPriceDetails), count(SkuPriceId) FROM T") == [(0, 0)]
 
 
 def test_units_quantities_and_tax(gcp_normalized):

@@ -194,6 +194,24 @@ def test_run_rebuilds_the_warehouse_once_when_a_source_failed(data, monkeypatch)
     assert con.execute("SELECT count(*) FROM focus_costs WHERE ProviderName = 'Microsoft'").fetchone()[0] > 0
 
 
+def test_key_value_columns_are_json_text_that_any_reader_opens(data):
+    """Tags and the other KeyValueFormat columns are stored as UTF-8 JSON text: Polars (and so the
+    official validator) read Parquet's JSON annotation as Binary. The warehouse types them JSON."""
+    import json
+    import polars as pl
+    assert run(data, PERIOD).exit_code == 0
+    part = next((data / "focus").rglob(f"billing_period={PERIOD}/*.parquet"))
+    frame = pl.read_parquet(part, columns=["Tags", "SkuPriceDetails", "x_Credits"])
+    assert all(frame[c].dtype == pl.String for c in frame.columns)
+    tags = frame["Tags"].drop_nulls()
+    assert len(tags) and all(isinstance(json.loads(t), dict) for t in tags)
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                             "WHERE table_name = 'focus_costs'").fetchall())
+    assert {c: types[c] for c in ("Tags", "SkuPriceDetails", "x_Credits")} == dict.fromkeys(
+        ("Tags", "SkuPriceDetails", "x_Credits"), "JSON")
+
+
 def test_nightly_schedule_reprocesses_current_and_previous_month():
     import datetime as dt
     assert nightly_periods(dt.date(2026, 1, 3)) == ["2025-12", "2026-01"]
