@@ -34,8 +34,8 @@ KNOWN_VALIDATOR_DEFECTS = {
 # FOCUS 1.2 applicability criteria declared to the validator, per source (x_Source): what the
 # provider supports AND its export lets us fill. Without any, the validator skips every rule of a
 # conditional column (441 of 578 checks). Left out on purpose, for every source:
-# PRICING_BILLING_CURRENCY_DIFFERENCES and VIRTUAL_CURRENCY (no export carries a pricing-currency
-# amount), ACCOUNT_NAMING (not every export names its billing account), CAPACITY_RESERVATION (not
+# PRICING_BILLING_CURRENCY_DIFFERENCES and VIRTUAL_CURRENCY (no source is mapped to a pricing
+# currency), ACCOUNT_NAMING (not every export names its billing account), CAPACITY_RESERVATION (not
 # mapped), and the MULTIPLE_*_TYPES ones (one account type each).
 _CLOUD = ("AVAILABILITY_ZONE_SUPPORTED", "REGION_SUPPORTED", "SUB_ACCOUNT_SUPPORTED", "TAGGING_SUPPORTED",
           "USAGE_MEASUREMENT_SUPPORTED", "MULTIPLE_PRICING_CATEGORIES_SUPPORTED", "PUBLIC_PRICE_LIST_SUPPORTED",

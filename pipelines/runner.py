@@ -31,7 +31,9 @@ def run_nightly(config_path: Path | None, data_dir: Path | None, periods: list[s
         result = defs.resolve_job_def("nightly").execute_in_process(
             partition_key=f"{period}-01", instance=instance, raise_on_error=False, run_config=QUIET)
         _collect(result, period, summary)
-        if not result.success:  # what the sensor warehouse_after_failed_night does for a scheduled run
+        build_failed = any(e.event_type_value == "STEP_FAILURE" and e.step_key == "warehouse_views"
+                           for e in result.all_events)
+        if not result.success and not build_failed:  # as the sensor warehouse_after_failed_night does
             _collect(defs.resolve_job_def("warehouse").execute_in_process(
                 partition_key=f"{period}-01", instance=instance, raise_on_error=False, run_config=QUIET),
                 period, summary)
