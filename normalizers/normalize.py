@@ -170,11 +170,13 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
 def prepare_connection(module, con, mappings) -> None:
     """What a source's queries need on the connection: user-controlled values (e.g. config-mapped
     expense formats) bound as DuckDB variables that its queries read with getvariable() instead
-    of being written into SQL text, and Python functions (memo.py)."""
+    of being written into SQL text, Python functions (memo.py) and lookup tables."""
     if hasattr(module, "bind_variables"):
         module.bind_variables(con, mappings)
     if hasattr(module, "register_functions"):
         module.register_functions(con)
+    if hasattr(module, "prepare_lookups"):  # small tables its queries join (GCP's Tags)
+        module.prepare_lookups(con, mappings)
 
 
 def _copy(con, query: str, target: Path, params: list | None = None) -> Path:

@@ -221,19 +221,25 @@ def test_late_rows_go_to_their_invoice_month(gcp_generated, gcp_normalized):
                        (dt.datetime(2026, 10, 1, tzinfo=utc), dt.datetime(2026, 11, 1, tzinfo=utc))]
 
 
-def test_tags_merge_labels_over_project_labels(gcp_generated, gcp_normalized):
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_tags_merge_labels_over_project_labels_and_namespace_resource_manager_tags(gcp_generated, gcp_normalized, fmt):
+    """Parquet's Tags come from a lookup table of distinct list combinations, CSV's from the
+    memo function over text cells: both checked against the source rows, row by row."""
     rows = source_rows(gcp_generated["csv"])
-    tags = dict(q(gcp_normalized["csv"], "SELECT x_SourceRow, Tags FROM T"))
-    clashes = 0
+    tags = dict(q(gcp_normalized[fmt], "SELECT x_SourceRow, Tags FROM T"))
+    clashes = namespaced = 0
     for i, src in enumerate(rows, 1):
         labels = {l["key"]: l["value"] for l in as_list(src["labels"])}
         project = {l["key"]: l["value"] for l in as_list(src["project.labels"])}
-        expected = project | labels
+        rm_tags = {f"{t['namespace']}/{t['key']}": t["value"] for t in as_list(src["tags"])}
+        expected = rm_tags | project | labels
         assert (json.loads(tags[i]) if tags[i] else {}) == expected, f"row {i}"
         clashes += any(k in project and project[k] != v for k, v in labels.items())
+        namespaced += bool(rm_tags)
     assert clashes > 0  # the generated export does have resource labels overriding project labels
-    keys = {k for (k,) in q(gcp_normalized["csv"], "SELECT DISTINCT unnest(json_keys(Tags)) FROM T WHERE Tags IS NOT NULL")}
-    assert {"team", "Team", "owner-team", "cost-center", "env"} <= keys
+    assert namespaced > 0
+    keys = {k for (k,) in q(gcp_normalized[fmt], "SELECT DISTINCT unnest(json_keys(Tags)) FROM T WHERE Tags IS NOT NULL")}
+    assert {"team", "Team", "owner-team", "cost-center", "env", "123456789012/env", "ml-research-prod/cost-center"} <= keys
 
 
 def test_json_and_python_literal_cells_in_one_file(tmp_path):
@@ -392,3 +398,20 @@ def test_samples_pass_official_validator(sample, tmp_path):
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_generated_passes_official_validator(gcp_normalized, fmt):
     assert_official(gcp_normalized[fmt])
+
+
+def test_a_row_missing_from_the_tag_lookup_fails_loudly(gcp_generated):
+    """Parquet Tags come from a table grouped by the lists' hash: a combination missing from it
+    (what a hash collision would do) must stop the query, never give the row empty Tags."""
+    from normalizers import gcp_billing
+    from normalizers.normalize import connect, prepare_connection
+    mapping = gcp_billing.FileMapping(gcp_generated["parquet"])
+    assert mapping.tags_by_lookup and not gcp_billing.FileMapping(gcp_generated["csv"]).tags_by_lookup
+    con = connect()
+    prepare_connection(gcp_billing, con, [mapping])
+    query = f"SELECT count(Tags) FROM ({gcp_billing.focus_query([mapping])})"
+    assert con.execute(query).fetchone()[0] > 0
+    con.execute(f"DELETE FROM {mapping.tag_lookup} WHERE l0 IS NOT NULL AND len(l0) > 0 "
+                f"AND rowid = (SELECT min(rowid) FROM {mapping.tag_lookup} WHERE len(l0) > 0)")
+    with pytest.raises(duckdb.Error, match="missing from its lookup table"):
+        con.execute(query).fetchall()

@@ -1,4 +1,4 @@
-"""A synthetic Google Cloud billing export (standard usage cost export), generated in DuckDB SQL.
+"""A synthetic Google Cloud billing export (detailed usage cost export), generated in DuckDB SQL.
 
 Deterministic for a seed: every value comes from hash(row, seed). It holds what an AI-heavy GCP
 bill holds: Compute Engine GPU SKUs (A100 on a2-highgpu, H100 on a3-highgpu, Spot A100) with
@@ -8,7 +8,10 @@ training on A100), BigQuery, Cloud Storage and egress; credits of several types
 cost types regular, tax, adjustment (goodwill credits and usage corrections) and
 rounding_error; two billing accounts (USD and EUR); late rows of the previous invoice month;
 resource labels and project labels with team keys in several spellings (`team`, `Team`,
-`owner-team`), sometimes clashing, sometimes absent.
+`owner-team`), sometimes clashing, sometimes absent; Resource Manager tags, inherited or bound.
+Every column of Google's current export schema is there (resource, price, subscription,
+consumption_model, project.ancestors...), so that a plain copy of the file, the benchmark's
+reference, does the work a real export asks for.
 
 Formats: `csv` (flattened, dotted headers, repeated fields as JSON text, like the shared
 samples) and `parquet` (BigQuery's nested schema: structs and list<struct>, FLOAT64 costs)."""
@@ -93,6 +96,16 @@ def _pick(values: list[str], bits: str) -> str:
 
 
 LABEL = "STRUCT(key VARCHAR, value VARCHAR)"
+TAG = "STRUCT(key VARCHAR, value VARCHAR, inherited BOOLEAN, namespace VARCHAR)"
+ORGANIZATION = "123456789012"
+DEFAULT_MODEL = ("D2C2-20A3-CE0C", "Default")  # consumption_model of a row priced without a commitment
+# Gemini is priced under a negotiated discount: list is 10% higher.
+GEMINI_LIST = "CASE WHEN sdesc = 'Vertex AI' AND skudesc LIKE 'Gemini%' THEN 1.1 ELSE 1 END"
+
+
+def _price(factor: str) -> str:
+    """The SKU's price per pricing unit in the row's currency, times `factor`, as BigQuery NUMERIC."""
+    return f"CAST(CAST(price AS DECIMAL(38,9)) * CASE WHEN eur THEN 0.92 ELSE 1 END * {factor} AS DECIMAL(38,9))"
 CREDIT = "STRUCT(name VARCHAR, amount DECIMAL(20,6), full_name VARCHAR, id VARCHAR, type VARCHAR)"
 
 
@@ -114,8 +127,9 @@ k AS (
          CAST((h >> 15) % {len(PROJECTS)} AS INTEGER) AS pi,
          CAST((h >> 20) % {hours} AS INTEGER) AS hr, CAST((h >> 30) % 9 AS INTEGER) AS labelpick,
          CAST((h >> 34) % 100 AS INTEGER) AS creditpick, ((h >> 41) % 10000 + 1) / 10000.0 AS frac,
-         CAST((h >> 55) % 10 AS INTEGER) = 0 AS eur, CAST((h >> 59) % 100 AS INTEGER) = 0 AS late
-  FROM (SELECT i, hash(i, {seed}) AS h FROM range({rows}) t(i))
+         CAST((h >> 55) % 10 AS INTEGER) = 0 AS eur, CAST((h >> 59) % 100 AS INTEGER) = 0 AS late,
+         CAST(h2 % 8 AS INTEGER) AS tagpick
+  FROM (SELECT i, hash(i, {seed}) AS h, hash(i, {seed}, 'tags') AS h2 FROM range({rows}) t(i))
 ), rows AS (
   SELECT k.*, cat.*, proj.*, CASE {ctype} ELSE 'regular' END AS cost_type,
          -- an hourly row runs up to one hour of one unit; tokens and bytes vary more
@@ -144,6 +158,8 @@ SELECT
   pid AS project_id, pnumber AS project_number, pname AS project_name,
   CAST(plabels AS {LABEL}[]) AS project_labels,
   '/123456789012/' || pnumber || '/' AS project_ancestry_numbers,
+  [{{'resource_name': 'projects/' || pnumber, 'display_name': pid}},
+   {{'resource_name': 'organizations/{ORGANIZATION}', 'display_name': 'example.com'}}] AS project_ancestors,
   -- resource labels: a team in one of three spellings (sometimes clashing with the project's), or none
   CASE labelpick
     WHEN 0 THEN [{{'key': 'team', 'value': {_pick(TEAMS, 'h >> 45')}}}]
@@ -160,6 +176,14 @@ SELECT
   'US' AS location_country,
   CASE WHEN sdesc IN ('BigQuery', 'Cloud Storage') THEN NULL ELSE 'us-central1' END AS location_region,
   CASE WHEN machine IS NOT NULL THEN 'us-central1-' || chr(97 + CAST(h % 3 AS INTEGER)) END AS location_zone,
+  -- Resource Manager tags (key and value short names; namespace: the organization or project
+  -- that owns the key), inherited from the organization or bound to the resource
+  CASE WHEN tagpick < 3 THEN [{{'key': 'env', 'value': CASE WHEN pi = 0 THEN 'prod' ELSE 'dev' END,
+                               'inherited': true, 'namespace': '{ORGANIZATION}'}}]
+       WHEN tagpick = 3 THEN [{{'key': 'env', 'value': 'prod', 'inherited': true, 'namespace': '{ORGANIZATION}'}},
+                              {{'key': 'cost-center', 'value': 'cc-' || (4100 + pi), 'inherited': false,
+                                'namespace': pid}}]
+       ELSE CAST([] AS {TAG}[]) END AS tags,
   CASE WHEN machine IS NOT NULL AND cost_type = 'regular' THEN 'gpu-node-' || (h % 40) END AS resource_name,
   CASE WHEN machine IS NOT NULL AND cost_type = 'regular'
        THEN '//compute.googleapis.com/projects/' || pid || '/zones/us-central1-a/instances/' || (h % 100000) END
@@ -206,10 +230,25 @@ SELECT
   CASE WHEN cost_type = 'adjustment' THEN CASE WHEN h % 3 = 0 THEN 'USAGE_CORRECTION' ELSE 'GOODWILL' END END
     AS adjustment_info_type,
   -- Gemini is priced under a negotiated discount: list is 10% higher
-  CASE WHEN cost_type = 'regular' THEN CAST(round(usage_cost * CASE WHEN sdesc = 'Vertex AI' AND skudesc LIKE 'Gemini%'
-       THEN 1.1 ELSE 1 END, 6) AS DECIMAL(20,6)) END AS cost_at_list,
+  CASE WHEN cost_type = 'regular' THEN CAST(round(usage_cost * {GEMINI_LIST}, 6) AS DECIMAL(20,6)) END AS cost_at_list,
   CASE WHEN cost_type = 'regular' THEN 'GOOGLE' END AS transaction_type,
-  NULL::VARCHAR AS seller_name
+  NULL::VARCHAR AS seller_name,
+  -- the price of the row's SKU per pricing unit (BigQuery NUMERIC), in the billing currency
+  CASE WHEN cost_type = 'regular' THEN {_price('1')} END AS price_effective_price,
+  CASE WHEN cost_type = 'regular' THEN 0::DECIMAL(38,9) END AS price_tier_start_amount,
+  CASE WHEN cost_type = 'regular' THEN punit END AS price_unit,
+  CASE WHEN cost_type = 'regular' THEN 1::DECIMAL(38,9) END AS price_pricing_unit_quantity,
+  CASE WHEN cost_type = 'regular' THEN {_price(GEMINI_LIST)} END AS price_list_price,
+  CASE WHEN cost_type = 'regular' THEN {_price('1')} END AS price_effective_price_default,
+  CASE WHEN cost_type = 'regular' THEN {_price(GEMINI_LIST)} END AS price_list_price_consumption_model,
+  CASE WHEN skudesc LIKE 'Commitment%' AND cost_type = 'regular'
+       THEN 'subscriptions/' || CASE WHEN eur THEN '2c5e' ELSE '1fd3' END || 'b130-40f8-4a79-ac6f-5753aaa0ceeb' END
+    AS subscription_instance_id,
+  CASE WHEN cost_type = 'regular' THEN usage_cost END AS cost_at_effective_price_default,
+  CASE WHEN cost_type = 'regular' THEN CAST(round(usage_cost * {GEMINI_LIST}, 6) AS DECIMAL(20,6)) END
+    AS cost_at_list_consumption_model,
+  CASE WHEN cost_type = 'regular' THEN '{DEFAULT_MODEL[0]}' END AS consumption_model_id,
+  CASE WHEN cost_type = 'regular' THEN '{DEFAULT_MODEL[1]}' END AS consumption_model_description
 FROM priced
 """
 
@@ -217,15 +256,19 @@ FROM priced
 # The nested BigQuery schema: struct name -> members (flat column names are `<struct>_<member>`).
 STRUCTS = {
     "service": ["id", "description"], "sku": ["id", "description"],
-    "project": ["id", "number", "name", "labels", "ancestry_numbers"],
+    "project": ["id", "number", "name", "labels", "ancestry_numbers", "ancestors"],
     "location": ["location", "country", "region", "zone"], "resource": ["name", "global_name"],
     "usage": ["amount", "unit", "amount_in_pricing_units", "pricing_unit"],
     "invoice": ["month", "publisher_type"], "adjustment_info": ["id", "description", "mode", "type"],
+    "price": ["effective_price", "tier_start_amount", "unit", "pricing_unit_quantity", "list_price",
+              "effective_price_default", "list_price_consumption_model"],
+    "subscription": ["instance_id"], "consumption_model": ["id", "description"],
 }
 ORDER = ["billing_account_id", "service", "sku", "usage_start_time", "usage_end_time", "project", "labels",
-         "system_labels", "location", "resource", "export_time", "cost", "currency", "currency_conversion_rate",
-         "usage", "credits", "invoice", "cost_type", "adjustment_info", "cost_at_list", "transaction_type",
-         "seller_name"]
+         "system_labels", "location", "tags", "resource", "export_time", "cost", "currency",
+         "currency_conversion_rate", "usage", "credits", "invoice", "cost_type", "adjustment_info", "cost_at_list",
+         "transaction_type", "seller_name", "price", "subscription", "cost_at_effective_price_default",
+         "cost_at_list_consumption_model", "consumption_model"]
 
 
 def _flat(name: str) -> str:
@@ -259,8 +302,9 @@ def generate(out: Path, rows: int, period: str, seed: int = 42, fmt: str = "csv"
     return out
 
 
-MONEY = ("cost", "cost_at_list", "usage_amount_", "usage_amount_in_pricing_units", "credits")
-LISTS = ("labels", "system_labels", "project_labels", "credits")
+MONEY = ("cost", "cost_at_list", "usage_amount_", "usage_amount_in_pricing_units", "credits",
+         "cost_at_effective_price_default", "cost_at_list_consumption_model")
+LISTS = ("labels", "system_labels", "project_labels", "credits", "tags", "project_ancestors")
 
 
 def _money(col: str, fmt: str) -> str:
