@@ -24,7 +24,7 @@ from . import memo
 from .currencies import ISO_4217
 from .errors import BadInputError
 from .focus_contract import select_list
-from .sources import bad_input_sql, decimal_sql, is_parquet, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
+from .sources import bad_input_sql, decimal_sql, float_decimal_sql, is_parquet, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
 SOURCE = "gcp-billing"
 PROVIDER = "Google Cloud"
@@ -192,6 +192,7 @@ class FileMapping:
         wanted = {internal(n) for n in REQUIRED + OPTIONAL + tuple(LISTS) + TAG_LISTS}
         self.source_names: dict[str, str] = {}  # internal name -> name as in the file
         self._exprs: dict[str, str] = {}  # internal name -> SQL over the Parquet file
+        self._floats: dict[str, str] = {}  # internal name -> SQL of a FLOAT64 Parquet column
         self.renames: dict[int, str] = {}  # CSV: position in the header -> internal name
         # Parquet: the top-level columns the mapping reads -> their members it reads (None: the
         # column itself)
@@ -208,6 +209,8 @@ class FileMapping:
                     # BigQuery's FLOAT64 money goes through its shortest text form (as in CSV), so
                     # 2144047674.0 stays that number, not DOUBLE->DECIMAL's 2144047673.9999999.
                     self._exprs[key] = f"CAST({expr} AS VARCHAR)" if pa.types.is_floating(typ) else expr
+                    if pa.types.is_floating(typ) and key in NUMERIC:
+                        self._floats[key] = expr
                     if key in LIST_KEYS and pa.types.is_list(typ):
                         self.native_lists.add(key)
         else:
@@ -227,11 +230,13 @@ class FileMapping:
     def relation(self, stream: str | None = None, rows: bool = True, where: str | None = None) -> str:
         """Every mapped column under its internal name (NULL when the file lacks it), the
         repeated fields as typed lists (`__system_labels`, `__credits`), the tag lists as text
-        (`__labels_text`...) or, when tags_by_lookup, as lists (`__labels_list`...), __row and
-        __file; `where` filters the source rows (normalize.py's one pass per invoice month)."""
+        (`__labels_text`...) or, when tags_by_lookup, as lists (`__labels_list`...), FLOAT64
+        amounts also as decimals (`__number_cost`...: see number()), __row and __file; `where`
+        filters the source rows (normalize.py's one pass per invoice month)."""
         if is_parquet(self.path):
             row = "file_row_number + 1" if rows else "NULL::BIGINT"
-            picked = ", ".join(f"{e} AS {sql_ident(n)}" for n, e in self._exprs.items())
+            picked = ", ".join([f"{e} AS {sql_ident(n)}" for n, e in self._exprs.items()] +
+                               [f"{float_decimal_sql(e)} AS __number_{n}" for n, e in self._floats.items()])
             source = (sql_ident(stream) if stream else  # a copy of some of the file's rows (raw_rows_sql)
                       f"read_parquet({sql_str(self.path)}{', file_row_number=true' if rows else ''})")
             inner = f"SELECT {row} AS __row, {picked} FROM {source}"
@@ -243,8 +248,14 @@ class FileMapping:
                 for c in REQUIRED + OPTIONAL]
         parsed = [self._parse_list(n, t) for n, t in LISTS.items()]
         lists = [self._list_expr(n, t) for n, t in LISTS.items()] + [self._text_expr(n) for n in TAG_LISTS]
-        return (f"SELECT __row, {sql_str(self.path.name)} AS __file, {', '.join(cols + lists)} "
+        numbers = [f"__number_{n}" for n in self._floats]
+        return (f"SELECT __row, {sql_str(self.path.name)} AS __file, {', '.join(cols + lists + numbers)} "
                 f"FROM (SELECT *{''.join(', ' + p for p in parsed if p)} FROM ({inner}))")
+
+    def number(self, key: str) -> str:
+        """SQL: the amount column `key` as DECIMAL(38,12), parsed from its text (CSV) or converted
+        from FLOAT64 (Parquet) as if from its text (float_decimal_sql)."""
+        return f"__number_{key}" if key in self._floats else decimal_sql(key)
 
     def raw_rows_sql(self) -> str:
         """A Parquet file's rows as stored, with file_row_number, but only the columns and struct
@@ -416,7 +427,7 @@ def typed_relation(mapping: FileMapping, stream: str | None = None, where: str |
             f"CAST(CASE WHEN __month IS NULL THEN {bad_month} ELSE __month END AS TIMESTAMPTZ) AS __period_start, "
             # plain TIMESTAMP arithmetic: a month added to a TIMESTAMPTZ goes through ICU (5x the cost)
             f"CAST(__month + INTERVAL 1 MONTH AS TIMESTAMPTZ) AS __period_end "
-            f"FROM (SELECT *, {decimal_sql('cost')} AS __billed, {credits} AS __credit_list, "
+            f"FROM (SELECT *, {mapping.number('cost')} AS __billed, {credits} AS __credit_list, "
             f"try_strptime(CAST(invoice_month AS VARCHAR), '%Y%m') AS __month, "
             f"coalesce(cost_type, 'regular') AS __type, "
             f"CASE coalesce(cost_type, 'regular') {categories} END AS __category0, "
@@ -425,8 +436,9 @@ def typed_relation(mapping: FileMapping, stream: str | None = None, where: str |
             f"FROM ({_tagged(mapping, mapping.relation(stream, where=where))}))")
 
 
-def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
+def focus_expressions(mapping: FileMapping) -> dict[str, str]:
     """FOCUS column -> SQL expression over typed_relation()."""
+    source_names, number = mapping.source_names, mapping.number
     currencies = ", ".join(sql_str(c) for c in sorted(ISO_4217))
     bad_currency = bad_input_sql(source_names.get("currency", "currency"),
                                  "'unknown currency code ' || coalesce('''' || currency || '''', 'NULL') || "
@@ -454,18 +466,18 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "ChargeFrequency": frequency,
         "ChargePeriodStart": "CAST(usage_start_time AS TIMESTAMPTZ)",
         "ChargePeriodEnd": "CAST(usage_end_time AS TIMESTAMPTZ)",
-        "ConsumedQuantity": f"CASE WHEN {is_usage} THEN {decimal_sql('usage_amount')} END",
+        "ConsumedQuantity": f"CASE WHEN {is_usage} THEN {number('usage_amount')} END",
         "ConsumedUnit": f"CASE WHEN {is_usage} AND usage_amount IS NOT NULL "
                         f"THEN coalesce({unit_sql('usage_unit')}, 'Units') END",
         "ContractedCost": "__billed",
         "EffectiveCost": "__billed + __credit_total",
         "InvoiceIssuerName": sql_str(PROVIDER),
-        "ListCost": f"coalesce({decimal_sql('cost_at_list')}, __billed)",
+        "ListCost": f"coalesce({number('cost_at_list')}, __billed)",
         # Spot VMs' SKUs read "Spot Preemptible ...".
         "PricingCategory": f"CASE WHEN {is_usage} THEN CASE WHEN contains(sku_description, 'Preemptible') "
                            f"THEN 'Dynamic' ELSE 'Standard' END END",
         # FOCUS: Tax has no pricing quantity; a quantity always has a unit.
-        "PricingQuantity": f"CASE WHEN __type <> 'tax' THEN {decimal_sql('usage_amount_in_pricing_units')} END",
+        "PricingQuantity": f"CASE WHEN __type <> 'tax' THEN {number('usage_amount_in_pricing_units')} END",
         "PricingUnit": f"CASE WHEN __type <> 'tax' AND usage_amount_in_pricing_units IS NOT NULL "
                        f"THEN coalesce({unit_sql('usage_pricing_unit')}, 'Units') END",
         "ProviderName": sql_str(PROVIDER),
@@ -507,7 +519,7 @@ def focus_query(mappings: list[FileMapping], streams: list[str | None] | None = 
     (`where`: only the source rows it selects)."""
     streams = streams or [None] * len(mappings)
     # Each file is mapped on its own (CSV text and Parquet types differ; errors name its columns).
-    return " UNION ALL ".join(f"(SELECT {select_list(focus_expressions(m.source_names))} "
+    return " UNION ALL ".join(f"(SELECT {select_list(focus_expressions(m))} "
                               f"FROM ({typed_relation(m, s, where)}))" for m, s in zip(mappings, streams))
 
 

@@ -46,6 +46,20 @@ def decimal_sql(text: str, try_cast: bool = False) -> str:
             f"THEN CAST({cast}({text} AS DECIMAL(18,12)) AS DECIMAL(38,12)) ELSE {cast}({text} AS DECIMAL(38,12)) END")
 
 
+def float_decimal_sql(x: str) -> str:
+    """SQL: a DOUBLE -> DECIMAL(38,12), equal to decimal_sql of its shortest text (what a CSV
+    export of it shows: BigQuery's FLOAT64 money in Parquet), but without the text where that is
+    provably the same number: for |x| < 1000 a double's neighbours are under 1e-12 apart, so at
+    most one 12-place decimal d converts back to x (and DuckDB's DECIMAL -> DOUBLE of such d is
+    correctly rounded, as d * 1e12 < 2^53); if the direct cast d does, the shortest text of x has
+    at most 12 places and is d. Other values (longer fractions, larger numbers) take the text.
+    Checked against the text route on a 1M-row export and on random doubles in tests. Saves
+    ~0.05 CPU s per 1M values."""
+    d = f"CAST({x} AS DECIMAL(18,12))"
+    return (f"CASE WHEN abs({x}) < 1000 AND CAST({d} AS DOUBLE) = {x} THEN CAST({d} AS DECIMAL(38,12)) "
+            f"ELSE {decimal_sql(f'CAST({x} AS VARCHAR)')} END")
+
+
 def is_parquet(path: Path) -> bool:
     return path.name.endswith(".parquet")
 
