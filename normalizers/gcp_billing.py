@@ -24,7 +24,7 @@ from . import memo
 from .currencies import ISO_4217
 from .errors import BadInputError
 from .focus_contract import select_list
-from .sources import bad_input_sql, decimal_sql, float_decimal_sql, is_parquet, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
+from .sources import bad_input_sql, decimal_sql, float_decimal_sql, is_parquet, parquet_schema, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
 SOURCE = "gcp-billing"
 PROVIDER = "Google Cloud"
@@ -165,25 +165,25 @@ def internal(name: str) -> str:
     return name.replace(".", "_")
 
 
-def _parquet_paths(path: Path) -> dict[str, tuple[str, object, str]]:
-    """Dotted name -> (SQL expression, Arrow type, top-level column) for the top-level and
-    struct-member columns."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _parquet_paths(path: Path) -> dict[str, tuple[str, str, str]]:
+    """Dotted name -> (SQL expression, DuckDB type id such as 'double' or 'list', top-level
+    column) for the top-level and struct-member columns."""
     out = {}
-    for f in pq.read_schema(path):
-        out[f.name] = (sql_ident(f.name), f.type, f.name)
-        if pa.types.is_struct(f.type):
-            for child in f.type:
-                out[f"{f.name}.{child.name}"] = (f"{sql_ident(f.name)}.{sql_ident(child.name)}", child.type, f.name)
+    for name, typ in parquet_schema(path):
+        out[name] = (sql_ident(name), typ.id, name)
+        if typ.id == "struct":
+            for child, child_type in typ.children:
+                out[f"{name}.{child}"] = (f"{sql_ident(name)}.{sql_ident(child)}", child_type.id, name)
     return out
+
+
+FLOATS = ("double", "float")
 
 
 class FileMapping:
     """Which columns one export file has, under dotted names, and how to read each."""
 
     def __init__(self, path: Path):
-        import pyarrow as pa
         self.path = path
         self.header = read_header(path)
         self.native_lists: set[str] = set()  # repeated fields stored as list<struct> (Parquet)
@@ -208,10 +208,10 @@ class FileMapping:
                         self._reads.setdefault(top, []).append(name[len(top) + 1:])
                     # BigQuery's FLOAT64 money goes through its shortest text form (as in CSV), so
                     # 2144047674.0 stays that number, not DOUBLE->DECIMAL's 2144047673.9999999.
-                    self._exprs[key] = f"CAST({expr} AS VARCHAR)" if pa.types.is_floating(typ) else expr
-                    if pa.types.is_floating(typ) and key in NUMERIC:
+                    self._exprs[key] = f"CAST({expr} AS VARCHAR)" if typ in FLOATS else expr
+                    if typ in FLOATS and key in NUMERIC:
                         self._floats[key] = expr
-                    if key in LIST_KEYS and pa.types.is_list(typ):
+                    if key in LIST_KEYS and typ == "list":
                         self.native_lists.add(key)
         else:
             for position, original in enumerate(self.header):
@@ -364,31 +364,44 @@ def tags_json(labels: str | None, project_labels: str | None, tags: str | None =
     return json.dumps(tags, ensure_ascii=False, separators=(",", ":")) if tags else None
 
 
-def register_functions(con) -> None:
-    memo.register(con, "gcp_tags", tags_json, len(TAG_LISTS))
+def register_functions(con, mappings: list[FileMapping]) -> None:
+    """gcp_tags for files whose tag lists are text (registering a Python function imports numpy:
+    not done for Parquet files, whose Tags come from prepare_lookups)."""
+    if any(not m.tags_by_lookup for m in mappings):
+        memo.register(con, "gcp_tags", tags_json, len(TAG_LISTS))
 
 
 def tag_lookup_sql(mapping: FileMapping, table: str) -> str:
-    """SQL filling `table` with the file's distinct combinations of tag lists and their Tags
-    (by gcp_tags: the same function as for text cells, so CSV and Parquet agree). Grouped by
-    the lists' hash (half the cost of grouping by the lists: 0.14 vs 0.27 s per 1M rows); were
-    two combinations to share a hash, one would be missing and _tagged fails loudly on its rows."""
+    """SQL creating `table`: the file's distinct combinations of tag lists (l0, l1, l2), their
+    Tags still NULL (prepare_lookups fills them). Grouped by the lists' hash (half the cost of
+    grouping by the lists: 0.14 vs 0.27 s per 1M rows); were two combinations to share a hash,
+    one would be missing and _tagged fails loudly on its rows."""
     names = [f"l{i}" for i in range(len(TAG_LISTS))]
     lists = ", ".join(f"__{internal(n)}_list AS {a}" for n, a in zip(TAG_LISTS, names))
     firsts = ", ".join(f"any_value({a}) AS {a}" for a in names)
-    texts = ", ".join(f"CAST(to_json({a}) AS VARCHAR)" for a in names)
-    return (f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, gcp_tags({texts}) AS tags, true AS found "
+    return (f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, NULL::VARCHAR AS tags, true AS found "
             f"FROM (SELECT {firsts} FROM (SELECT {lists} FROM ({mapping.relation(rows=False)})) "
             f"GROUP BY hash({', '.join(names)}))")
 
 
 def prepare_lookups(con, mappings: list[FileMapping]) -> None:
-    """Fill the Tags lookup table of each file whose tag lists are Parquet lists (after
-    register_functions)."""
+    """Create and fill the Tags lookup table of each file whose tag lists are Parquet lists:
+    tags_json runs in Python on each combination's lists as JSON (what gcp_tags runs on CSV
+    cells, so both forms agree), a few hundred calls per file."""
     for i, m in enumerate(mappings):
-        if m.tags_by_lookup:
-            m.tag_lookup = f"__gcp_tags_{i}"
-            con.execute(tag_lookup_sql(m, m.tag_lookup))
+        if not m.tags_by_lookup:
+            continue
+        m.tag_lookup = f"__gcp_tags_{i}"
+        con.execute(tag_lookup_sql(m, m.tag_lookup))
+        texts = ", ".join(f"CAST(to_json(l{i}) AS VARCHAR)" for i in range(len(TAG_LISTS)))
+        rows = con.execute(f"SELECT rowid, {texts} FROM {m.tag_lookup}").fetchall()
+        ids, tags = [r[0] for r in rows], [tags_json(*r[1:]) for r in rows]
+        bad = next((t for t in tags if t and t.startswith(memo.ERROR)), None)
+        if bad:  # not expected: the lists' own JSON
+            column = m.source_names.get(internal(TAG_LISTS[int(bad[1]) - 1]), TAG_LISTS[int(bad[1]) - 1])
+            raise BadInputError(m.path.name, bad[2:], column=column)
+        con.execute(f"UPDATE {m.tag_lookup} SET tags = v.tags FROM (SELECT unnest($1) AS id, unnest($2) AS tags) v "
+                    f"WHERE {m.tag_lookup}.rowid = v.id", [ids, tags])
 
 
 def _tagged(mapping: FileMapping, relation: str) -> str:

@@ -13,9 +13,6 @@ from __future__ import annotations
 from typing import Callable
 
 import duckdb
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from .sources import bad_input_sql
 
@@ -29,6 +26,9 @@ def register(con: duckdb.DuckDBPyConnection, name: str, fn: Callable[..., str | 
     memo: dict[tuple, str | None] = {}
 
     def call(*columns):
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
         encoded = [pc.dictionary_encode(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c)
                    for c in columns]
         values = [e.dictionary.to_pylist() for e in encoded]
