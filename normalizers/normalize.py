@@ -7,12 +7,13 @@ from __future__ import annotations
 import importlib
 import re
 import shutil
-from collections.abc import Mapping
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+
 from .errors import BadInputError
 from .sources import arrow_csv_batches, is_parquet
 

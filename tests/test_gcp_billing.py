@@ -432,3 +432,22 @@ def test_float_amounts_convert_as_their_text_does():
     assert differ[0] == 0, f"first value converted differently: {differ[1]!r}"
     fast = con.execute(f"SELECT count(*) FROM t WHERE abs(x) < 1000 AND CAST(CAST(x AS DECIMAL(18,12)) AS DOUBLE) = x").fetchone()[0]
     assert fast > 100_000  # the shortcut is taken, not only the text route
+
+
+def test_sources_are_imported_on_demand_and_a_parquet_run_needs_no_pyarrow(gcp_generated, tmp_path):
+    """normalize.SOURCES imports a source's module when asked for it; a GCP Parquet run never
+    imports pyarrow (0.1-0.2 s of every CLI call). Run in a fresh interpreter."""
+    code = f"""
+import sys
+from pathlib import Path
+from normalizers.normalize import SOURCES, normalize
+assert not any(m in sys.modules for m in ("normalizers.aws_cur", "normalizers.expenses", "pyarrow"))
+result = normalize("gcp-billing", [Path({str(gcp_generated['parquet'])!r})], Path({str(tmp_path / 'out')!r}))
+assert result.rows > 0
+assert "pyarrow" not in sys.modules, "pyarrow was imported"
+assert all(SOURCES[name].SOURCE == name for name in SOURCES)  # each key names its module's source
+"""
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert proc.returncode == 0, proc.stderr
