@@ -393,7 +393,7 @@ def prepare_lookups(con, mappings: list[FileMapping]) -> None:
             continue
         m.tag_lookup = f"__gcp_tags_{i}"
         con.execute(tag_lookup_sql(m, m.tag_lookup))
-        texts = ", ".join(f"CAST(to_json(l{i}) AS VARCHAR)" for i in range(len(TAG_LISTS)))
+        texts = ", ".join(f"CAST(to_json(l{j}) AS VARCHAR)" for j in range(len(TAG_LISTS)))
         rows = con.execute(f"SELECT rowid, {texts} FROM {m.tag_lookup}").fetchall()
         ids, tags = [r[0] for r in rows], [tags_json(*r[1:]) for r in rows]
         bad = next((t for t in tags if t and t.startswith(memo.ERROR)), None)
