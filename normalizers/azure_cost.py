@@ -57,6 +57,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "unit_price": ("unitprice",),
     "payg_price": ("paygprice",),
     "exchange_rate": ("exchangeratepricingtobilling",),
+    "pricing_currency": ("pricingcurrency", "pricingcurrencycode"),
+    "cost_in_pricing": ("costinpricingcurrency",),
     "meter_id": ("meterid",),
     "meter_name": ("metername",),
     "meter_category": ("metercategory",),
@@ -81,7 +83,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 # Must be in every export (named as in today's exports when missing).
 REQUIRED = {"cost": "CostInBillingCurrency", "currency": "BillingCurrency", "date": "Date"}
-NUMERIC = ("cost", "quantity", "effective_price", "unit_price", "payg_price", "exchange_rate",
+NUMERIC = ("cost", "cost_in_pricing", "quantity", "effective_price", "unit_price", "payg_price", "exchange_rate",
            *(c.name for c in FOCUS_COLUMNS if c.sql_type == DECIMAL))
 
 # Azure's own FOCUS export (Cost Management "FocusCost" dataset): FOCUS names already, read as
@@ -347,7 +349,8 @@ SELECT *,
   {_service(0)} AS __known_service,
   {_service(1)} AS __category,
   {_service(2)} AS __subcategory
-FROM (SELECT *, {d('cost')} AS __cost, {d('payg_price')} AS __payg, {d('unit_price')} AS __unit, {d('effective_price')} AS __eff,
+FROM (SELECT *, {d('cost')} AS __cost, {d('cost_in_pricing') if 'cost_in_pricing' in names else 'NULL'} AS __cost_pricing,
+  {d('payg_price')} AS __payg, {d('unit_price')} AS __unit, {d('effective_price')} AS __eff,
   coalesce({d('exchange_rate')}, 1) AS __rate,
   -- the resource type comes after the last /providers/ (a nested resource has several)
   CASE WHEN contains(__rid_lower, '/providers/') THEN string_split(__rid_lower, '/providers/')[-1] END AS __provider_path
@@ -443,6 +446,23 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "x_ChargeType": "__charge_type",
         "x_UsageType": "NULLIF(meter_subcategory, '')",
         "x_InstanceType": "__instance_type",
+    } | _pricing_currency(source_names, currencies, no_tax)
+
+
+def _pricing_currency(source_names: dict[str, str], currencies: str, no_tax: str) -> dict[str, str]:
+    """MCA prices in a pricing currency (USD) and bills in another at exchangeRatePricingToBilling:
+    its prices as written and costInPricingCurrency are the pricing-currency columns. An export
+    without them (EA) prices in its billing currency (focus_contract.PRICED_IN_BILLING_CURRENCY)."""
+    if not {"pricing_currency", "cost_in_pricing"} <= set(source_names):
+        return {}
+    bad = bad_input_sql(source_names["pricing_currency"], "'unknown currency code ' || coalesce('''' || "
+                        "pricing_currency || '''', 'NULL') || ' (expected an ISO 4217 code such as USD)'")
+    priced = f"{no_tax} AND __quantity IS NOT NULL"
+    return {
+        "PricingCurrency": f"CASE WHEN pricing_currency IN ({currencies}) THEN pricing_currency ELSE {bad} END",
+        "PricingCurrencyEffectiveCost": "CASE WHEN __commitment_purchase THEN 0 ELSE __cost_pricing END",
+        "PricingCurrencyContractedUnitPrice": f"CASE WHEN {priced} THEN coalesce(__unit, __eff, 0) END",
+        "PricingCurrencyListUnitPrice": f"CASE WHEN {priced} THEN coalesce(NULLIF(__payg, 0), NULLIF(__unit, 0), __eff, 0) END",
     }
 
 

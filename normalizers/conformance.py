@@ -33,9 +33,10 @@ KNOWN_VALIDATOR_DEFECTS = {
 
 # FOCUS 1.2 applicability criteria declared to the validator, per source (x_Source): what the
 # provider supports AND its export lets us fill. Without any, the validator skips every rule of a
-# conditional column (441 of 578 checks). Left out on purpose, for every source:
-# PRICING_BILLING_CURRENCY_DIFFERENCES and VIRTUAL_CURRENCY (no source is mapped to a pricing
-# currency), ACCOUNT_NAMING (not every export names its billing account), CAPACITY_RESERVATION (not
+# conditional column (441 of 578 checks). Left out on purpose: PRICING_BILLING_CURRENCY_DIFFERENCES
+# but for Azure (MCA prices in USD, bills in another currency; every other source prices in its
+# billing currency, which the pricing-currency columns then repeat), VIRTUAL_CURRENCY (none
+# mapped), ACCOUNT_NAMING (not every export names its billing account), CAPACITY_RESERVATION (not
 # mapped), and the MULTIPLE_*_TYPES ones (one account type each).
 _CLOUD = ("AVAILABILITY_ZONE_SUPPORTED", "REGION_SUPPORTED", "SUB_ACCOUNT_SUPPORTED", "TAGGING_SUPPORTED",
           "USAGE_MEASUREMENT_SUPPORTED", "MULTIPLE_PRICING_CATEGORIES_SUPPORTED", "PUBLIC_PRICE_LIST_SUPPORTED",
@@ -43,9 +44,11 @@ _CLOUD = ("AVAILABILITY_ZONE_SUPPORTED", "REGION_SUPPORTED", "SUB_ACCOUNT_SUPPOR
           "BILLING_BASED_ON_PROVISIONED_RESOURCES_SUPPORTED")
 APPLICABILITY: dict[str, tuple[str, ...]] = {
     "aws-cur": _CLOUD + ("COMMITMENT_DISCOUNT_SUPPORTED", "UNIT_PRICING_SUPPORTED"),
-    "azure-cost": _CLOUD + ("COMMITMENT_DISCOUNT_SUPPORTED", "UNIT_PRICING_SUPPORTED"),
+    "azure-cost": _CLOUD + ("COMMITMENT_DISCOUNT_SUPPORTED", "UNIT_PRICING_SUPPORTED",
+                            "PRICING_BILLING_CURRENCY_DIFFERENCES_SUPPORTED"),
     # GCP's committed-use discounts reach us as credits on the usage they cover (x_Credits), not
-    # as commitment columns; the standard export has no unit prices.
+    # as commitment columns; its unit prices are not mapped (FOCUS wants ListCost = ListUnitPrice
+    # x PricingQuantity, and Google rates cost and cost_at_list per row: see the README).
     "gcp-billing": _CLOUD,
     "openai": ("SUB_ACCOUNT_SUPPORTED", "USAGE_MEASUREMENT_SUPPORTED", "PUBLIC_PRICE_LIST_SUPPORTED"),
     "anthropic": ("SUB_ACCOUNT_SUPPORTED", "USAGE_MEASUREMENT_SUPPORTED", "PUBLIC_PRICE_LIST_SUPPORTED"),
@@ -56,11 +59,7 @@ APPLICABILITY: dict[str, tuple[str, ...]] = {
 
 # Rules our output does not meet yet, and why; reported like validator defects (not failures)
 # and listed in the README. Nothing else may fail.
-KNOWN_GAPS = {
-    "PricingCurrencyEffectiveCost-C-003-M": "the pricing-currency columns are present but null: no source "
-                                            "is mapped to a pricing currency (the validator applies this "
-                                            "rule to a present column once public price lists are declared)",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @dataclass

@@ -185,10 +185,25 @@ COST_COLUMNS = tuple(c.name for c in COLUMNS if c.name in
                      ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"))
 
 
+# A source that maps no pricing currency of its own prices in its billing currency: every source
+# but Azure MCA exports (whose prices are in a pricing currency with an exchange rate). FOCUS
+# then has the pricing-currency columns repeat the billing-currency ones (a present column must
+# be filled: PricingCurrencyEffectiveCost-C-003-M).
+PRICED_IN_BILLING_CURRENCY = {"PricingCurrency": "BillingCurrency", "PricingCurrencyEffectiveCost": "EffectiveCost",
+                              "PricingCurrencyContractedUnitPrice": "ContractedUnitPrice",
+                              "PricingCurrencyListUnitPrice": "ListUnitPrice"}
+
+
 def select_list(expressions: dict[str, str]) -> str:
     """Build the SELECT list of a FOCUS file from {column: SQL expression}, in contract order,
-    cast to contract types (Column.written); a column a source has no value for is a typed NULL."""
+    cast to contract types (Column.written); a column a source has no value for is a typed NULL,
+    the pricing-currency ones default to their billing-currency columns."""
     unknown = set(expressions) - {c.name for c in ALL_COLUMNS}
     if unknown:
         raise ValueError(f"not FOCUS or aispend columns: {sorted(unknown)}")
-    return ",\n  ".join(f'{c.written(expressions.get(c.name, "NULL"))} AS "{c.name}"' for c in ALL_COLUMNS)
+
+    def expression(name: str) -> str:
+        if name not in expressions and name in PRICED_IN_BILLING_CURRENCY:
+            return expressions.get(PRICED_IN_BILLING_CURRENCY[name], "NULL")
+        return expressions.get(name, "NULL")
+    return ",\n  ".join(f'{c.written(expression(c.name))} AS "{c.name}"' for c in ALL_COLUMNS)

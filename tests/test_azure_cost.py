@@ -442,3 +442,34 @@ def test_official_validator_catches_a_broken_azure_file(azure_generated, tmp_pat
     bad = tmp_path / "bad.parquet"
     duckdb.sql(f"COPY (SELECT * REPLACE ('Spending' AS ChargeCategory) FROM '{src}') TO '{bad}' (FORMAT parquet)")
     assert any(rule.startswith("ChargeCategory") for rule in run_validator(bad).failed)
+
+
+def test_mca_pricing_currency_columns_and_ea_defaults(azure_generated, tmp_path):
+    """MCA prices in USD and bills in GBP: the pricing-currency columns hold its prices as written
+    and costInPricingCurrency (0 on commitment purchases, as EffectiveCost); the billing-currency
+    prices are those times exchangeRatePricingToBilling. EA prices in its billing currency, which
+    the pricing-currency columns repeat."""
+    src = azure_generated["mca-amortized"]
+    normalize("azure-cost", [src], tmp_path / "mca")
+    with open(src, newline="", encoding="utf-8-sig") as fh:
+        raw = [{k.lower(): v for k, v in r.items()} for r in csv.DictReader(fh)]
+    out = {r[0]: r[1:] for r in q(tmp_path / "mca", "SELECT x_SourceRow, BillingCurrency, PricingCurrency, "
+                                  "PricingCurrencyEffectiveCost, EffectiveCost, PricingCurrencyContractedUnitPrice, "
+                                  "ContractedUnitPrice, PricingCurrencyListUnitPrice, ListUnitPrice FROM T")}
+    checked_prices = 0
+    for row, (billing, pricing, pricing_effective, effective, pricing_unit, unit, pricing_list, list_) in out.items():
+        src_row, rate = raw[row - 1], Decimal(raw[row - 1]["exchangeratepricingtobilling"])
+        assert (billing, pricing) == (src_row["billingcurrency"], src_row["pricingcurrency"]) == ("GBP", "USD")
+        purchase = src_row["chargetype"] in ("Purchase", "Refund") and (src_row["benefitid"] or src_row["reservationid"])
+        assert pricing_effective == (0 if purchase else Decimal(src_row["costinpricingcurrency"])), f"row {row}"
+        if pricing_unit is not None:
+            assert pricing_unit == Decimal(src_row["unitprice"] or src_row["effectiveprice"]), f"row {row}"
+            assert unit == (pricing_unit * rate).quantize(Decimal("1e-12")), f"row {row}"
+            assert list_ == (pricing_list * rate).quantize(Decimal("1e-12")), f"row {row}"
+            checked_prices += 1
+    assert checked_prices > 1000 and any(v[2] == 0 for v in out.values())
+    normalize("azure-cost", [azure_generated["ea-amortized"]], tmp_path / "ea")
+    assert q(tmp_path / "ea", "SELECT count(*) FROM T WHERE PricingCurrency IS DISTINCT FROM BillingCurrency "
+                              "OR PricingCurrencyEffectiveCost IS DISTINCT FROM EffectiveCost "
+                              "OR PricingCurrencyContractedUnitPrice IS DISTINCT FROM ContractedUnitPrice "
+                              "OR PricingCurrencyListUnitPrice IS DISTINCT FROM ListUnitPrice") == [(0,)]

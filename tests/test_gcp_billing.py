@@ -451,3 +451,12 @@ assert all(SOURCES[name].SOURCE == name for name in SOURCES)  # each key names i
     import sys
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_pricing_currency_columns_repeat_the_billing_currency_ones(gcp_normalized):
+    """GCP prices in the billing account's currency: FOCUS's pricing-currency columns repeat the
+    billing-currency ones (a present column must be filled), for USD and EUR accounts alike."""
+    for fmt in ("csv", "parquet"):
+        assert q(gcp_normalized[fmt], "SELECT count(*) FROM T WHERE PricingCurrency IS DISTINCT FROM BillingCurrency "
+                                      "OR PricingCurrencyEffectiveCost IS DISTINCT FROM EffectiveCost") == [(0,)]
+        assert set(q(gcp_normalized[fmt], "SELECT DISTINCT PricingCurrency FROM T")) == {("USD",), ("EUR",)}
