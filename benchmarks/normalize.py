@@ -38,16 +38,23 @@ con.execute(f"COPY (SELECT * FROM {reader}) TO '{dst}' (FORMAT parquet, COMPRESS
 """
 
 
-def measure(cmd: list[str], repeat: int) -> dict:
-    """Best time of `repeat` fresh-process runs (the least disturbed by other load on the
-    machine), the least CPU time (user + system: the work done, which other load on a shared
-    machine disturbs less than the wall time); peak RSS is the largest seen."""
-    runs = []
+def run_once(cmd: list[str]) -> dict:
+    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(cmds: list[list[str]], repeat: int) -> list[dict]:
+    """For each command: the best time of `repeat` fresh-process runs (the least disturbed by
+    other load on the machine), the least CPU time (user + system: the work done, which other load
+    disturbs less than the wall time) and the largest peak RSS. The commands take turns, run by
+    run, so that a change in the machine's load falls on all of them alike (measured in blocks,
+    the plain copy's rows/s ranged over 30% between runs of the benchmark, ours over 7%)."""
+    runs = [[] for _ in cmds]
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], check=True, capture_output=True, text=True)
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return {"secs": min(r["secs"] for r in runs), "cpu": min(r["cpu"] for r in runs),
-            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
+        for i, cmd in enumerate(cmds):
+            runs[i].append(run_once(cmd))
+    return [{"secs": min(r["secs"] for r in rs), "cpu": min(r["cpu"] for r in rs),
+             "peak_rss_mb": max(r["peak_rss_mb"] for r in rs)} for rs in runs]
 
 
 def main() -> None:
@@ -71,12 +78,12 @@ def main() -> None:
             if not src.exists():
                 subprocess.run([aispend, "generate", args.source, "--rows", str(rows), "--period", "2026-10",
                                 "-o", str(src)], check=True, stdout=subprocess.DEVNULL)
-            ours = measure([aispend, "normalize", args.source, str(src), "-o", str(work / f"out-{rows}-{fmt}")],
-                           args.repeat)
-            plain = measure([sys.executable, "-c", PLAIN_COPY, str(src), str(work / f"plain-{rows}-{fmt}.parquet")],
-                            args.repeat)
-            focus_copy = measure([sys.executable, "-c", PLAIN_COPY, str(work / f"out-{rows}-{fmt}/*/*.parquet"),
-                                  str(work / f"focus-copy-{rows}-{fmt}.parquet")], args.repeat)
+            # in each turn the FOCUS copy reads the output ours has just written
+            ours, plain, focus_copy = measure([
+                [aispend, "normalize", args.source, str(src), "-o", str(work / f"out-{rows}-{fmt}")],
+                [sys.executable, "-c", PLAIN_COPY, str(src), str(work / f"plain-{rows}-{fmt}.parquet")],
+                [sys.executable, "-c", PLAIN_COPY, str(work / f"out-{rows}-{fmt}/*/*.parquet"),
+                 str(work / f"focus-copy-{rows}-{fmt}.parquet")]], args.repeat)
             # The rows the file really holds (an Azure actual-cost export leaves out the amortized
             # dataset's Unused rows: 1.4% fewer than asked for).
             held = pq.ParquetFile(work / f"plain-{rows}-{fmt}.parquet").metadata.num_rows
