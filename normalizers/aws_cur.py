@@ -15,10 +15,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .currencies import ISO_4217
 from .focus_contract import select_list
 from .errors import BadInputError
-from .sources import bad_input_sql, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
+from .sources import bad_input_sql, currency_sql, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
 SOURCE = "aws-cur"
 PROVIDER = "AWS"
@@ -313,7 +312,6 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
     commitment_type = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(t)}" for k, (_, _, t) in COMMITMENTS.items())
     services = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(c)}" for k, (c, _) in SERVICES.items())
     subservices = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(s)}" for k, (_, s) in SERVICES.items())
-    currencies = ", ".join(sql_str(c) for c in sorted(ISO_4217))
 
     def unused_or(unused_value: str, normal: str) -> str:
         return f"CASE WHEN __unused THEN {unused_value} ELSE {normal} END"
@@ -329,8 +327,6 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
     region = "coalesce(product_region_code, product_region)"
     resource = unused_or(commitment_id, "NULLIF(line_item_resource_id, '')")
 
-    bad_currency = bad_input_sql(cur_col, "'unknown currency code ' || coalesce('''' || line_item_currency_code || '''', "
-                                          "'NULL') || ' (expected an ISO 4217 code such as USD)'")
     bad_type = bad_input_sql(type_col, "'unknown line item type ' || coalesce('''' || __type || '''', 'NULL') || "
                                        + sql_str(f" (aispend maps: {', '.join(types)})"))
 
@@ -340,8 +336,7 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "BillingAccountId": "bill_payer_account_id",
         "BillingAccountName": "bill_payer_account_name",
         "BillingAccountType": "'Payer Account'",
-        "BillingCurrency": (f"CASE WHEN line_item_currency_code IN ({currencies}) THEN line_item_currency_code "
-                            f"ELSE {bad_currency} END"),
+        "BillingCurrency": currency_sql("line_item_currency_code", cur_col),
         "BillingPeriodEnd": "bill_billing_period_end_date",
         "BillingPeriodStart": "bill_billing_period_start_date",
         "ChargeCategory": unused_or("'Usage'", "lit_category"),

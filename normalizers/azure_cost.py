@@ -27,10 +27,9 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from .currencies import ISO_4217
 from .errors import BadInputError
 from .focus_contract import COLUMNS as FOCUS_COLUMNS, DATETIME, DECIMAL, JSON, select_list
-from .sources import bad_input_sql, decimal_sql, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
+from .sources import bad_input_sql, currency_sql, decimal_sql, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
 SOURCE = "azure-cost"
 PROVIDER = "Microsoft"
@@ -364,9 +363,6 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
     category = _case("__charge_type", {t: c.charge_category for t, c in types.items()})
     cur_col = source_names.get("currency", "BillingCurrency")
     type_col = source_names.get("charge_type", "ChargeType")
-    currencies = ", ".join(sql_str(c) for c in sorted(ISO_4217))
-    bad_currency = bad_input_sql(cur_col, "'unknown currency code ' || coalesce('''' || currency || '''', 'NULL') "
-                                          "|| ' (expected an ISO 4217 code such as USD)'")
     bad_type = bad_input_sql(type_col, "'unknown charge type ' || coalesce('''' || __charge_type || '''', 'NULL') || "
                                        + sql_str(f" (aispend maps: {', '.join(types)})"))
     committed = "__commitment_id IS NOT NULL"
@@ -384,7 +380,7 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "BillingAccountId": "coalesce(NULLIF(billing_account_id, ''), subscription_id)",
         "BillingAccountName": "coalesce(NULLIF(billing_account_name, ''), subscription_name)",
         "BillingAccountType": "'Billing Account'",
-        "BillingCurrency": f"CASE WHEN currency IN ({currencies}) THEN currency ELSE {bad_currency} END",
+        "BillingCurrency": currency_sql("currency", cur_col),
         # Azure's BillingPeriodEndDate is the last day of the period; FOCUS's end is exclusive.
         "BillingPeriodEnd": "coalesce(__bp_end + INTERVAL 1 DAY, date_trunc('month', __date) + INTERVAL 1 MONTH)",
         "BillingPeriodStart": "coalesce(__bp_start, date_trunc('month', __date))",
@@ -446,20 +442,18 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "x_ChargeType": "__charge_type",
         "x_UsageType": "NULLIF(meter_subcategory, '')",
         "x_InstanceType": "__instance_type",
-    } | _pricing_currency(source_names, currencies, no_tax)
+    } | _pricing_currency(source_names, no_tax)
 
 
-def _pricing_currency(source_names: dict[str, str], currencies: str, no_tax: str) -> dict[str, str]:
+def _pricing_currency(source_names: dict[str, str], no_tax: str) -> dict[str, str]:
     """MCA prices in a pricing currency (USD) and bills in another at exchangeRatePricingToBilling:
     its prices as written and costInPricingCurrency are the pricing-currency columns. An export
     without them (EA) prices in its billing currency (focus_contract.PRICED_IN_BILLING_CURRENCY)."""
     if not {"pricing_currency", "cost_in_pricing"} <= set(source_names):
         return {}
-    bad = bad_input_sql(source_names["pricing_currency"], "'unknown currency code ' || coalesce('''' || "
-                        "pricing_currency || '''', 'NULL') || ' (expected an ISO 4217 code such as USD)'")
     priced = f"{no_tax} AND __quantity IS NOT NULL"
     return {
-        "PricingCurrency": f"CASE WHEN pricing_currency IN ({currencies}) THEN pricing_currency ELSE {bad} END",
+        "PricingCurrency": currency_sql("pricing_currency", source_names["pricing_currency"]),
         "PricingCurrencyEffectiveCost": "CASE WHEN __commitment_purchase THEN 0 ELSE __cost_pricing END",
         "PricingCurrencyContractedUnitPrice": f"CASE WHEN {priced} THEN coalesce(__unit, __eff, 0) END",
         "PricingCurrencyListUnitPrice": f"CASE WHEN {priced} THEN coalesce(NULLIF(__payg, 0), NULLIF(__unit, 0), __eff, 0) END",
@@ -483,10 +477,7 @@ def focus_export_expressions(mapping: FileMapping) -> dict[str, str]:
             out[name] = f"CASE WHEN {text} IS NULL THEN NULL WHEN json_valid({text}) THEN NULLIF(json({text}), '{{}}') ELSE {bad} END"
         else:
             out[name] = f"NULLIF(CAST({q} AS VARCHAR), '')"
-    currencies = ", ".join(sql_str(c) for c in sorted(ISO_4217))
-    bad_currency = bad_input_sql(mapping.source_names["BillingCurrency"], "'unknown currency code ' || "
-                                 "coalesce('''' || BillingCurrency || '''', 'NULL') || ' (expected an ISO 4217 code such as USD)'")
-    out["BillingCurrency"] = f"CASE WHEN BillingCurrency IN ({currencies}) THEN BillingCurrency ELSE {bad_currency} END"
+    out["BillingCurrency"] = currency_sql("BillingCurrency", mapping.source_names["BillingCurrency"])
     out["ServiceName"] = ("CASE WHEN strlen(ServiceName) = length(ServiceName) THEN ServiceName ELSE "
                           "regexp_replace(strip_accents(ServiceName), '[^\\x00-\\x7F]', '', 'g') END")
     return out | {"x_Source": sql_str(SOURCE), "x_SourceFile": "__file", "x_SourceRow": "__row",

@@ -51,7 +51,7 @@ import pyarrow as pa
 from .currencies import ISO_4217
 from .errors import BadInputError
 from .focus_contract import select_list
-from .sources import (arrow_csv_batches, bad_input_sql, is_parquet, raw_relation, read_header, sql_ident,
+from .sources import (arrow_csv_batches, bad_input_sql, currency_sql, is_parquet, raw_relation, read_header, sql_ident,
                       sql_str, summed_totals_sql)
 
 SOURCE = "expenses"
@@ -298,9 +298,6 @@ def typed_relation(mapping: FileMapping, index: int, stream: str | None = None, 
     parsed = f"coalesce(try_strptime(date, {var}.dates), TRY_CAST(date AS TIMESTAMPTZ))"
     bad_date = bad_input_sql(date_col, "'value ' || coalesce('''' || date || '''', 'NULL') || ' is not a date'")
     currency = f"upper(coalesce(currency, {var}.currency))"
-    currencies = ", ".join(sql_str(c) for c in sorted(ISO_4217))
-    bad_currency = bad_input_sql(cur_col, "'unknown currency code ' || coalesce('''' || currency || '''', 'NULL') || "
-                                          "' (expected an ISO 4217 code such as USD)'")
     bad_merchant = bad_input_sql(mapping.column("merchant"), "'no merchant name'")
     return (f"SELECT *, CAST(date_trunc('month', __date) AS TIMESTAMPTZ) AS __period FROM ("
             f"SELECT __row, __file, merchant, descriptor, mcc, employee, department, category, description, "
@@ -309,7 +306,7 @@ def typed_relation(mapping: FileMapping, index: int, stream: str | None = None, 
             f"CAST(CASE WHEN {number} IS NULL THEN {bad_amount} ELSE {signed} END AS {DEC}) AS __amount, "
             f"CAST(CASE WHEN {parsed} IS NULL THEN {bad_date} ELSE date_trunc('day', {parsed}) END "
             f"AS TIMESTAMPTZ) AS __date, "
-            f"CASE WHEN {currency} IN ({currencies}) THEN {currency} ELSE {bad_currency} END AS __currency, "
+            f"{currency_sql(currency, cur_col, shown='currency')} AS __currency, "
             f"CASE WHEN coalesce(merchant, descriptor) IS NULL THEN {bad_merchant} "
             f"ELSE coalesce(merchant, descriptor) END AS __merchant "
             f"FROM ({mapping.relation(stream, rows)}))")

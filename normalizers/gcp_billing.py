@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import memo
-from .currencies import ISO_4217
 from .errors import BadInputError
 from .focus_contract import select_list
-from .sources import bad_input_sql, decimal_sql, float_decimal_sql, is_parquet, parquet_schema, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
+from .sources import bad_input_sql, currency_sql, decimal_sql, float_decimal_sql, is_parquet, parquet_schema, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
 SOURCE = "gcp-billing"
 PROVIDER = "Google Cloud"
@@ -165,11 +164,11 @@ def internal(name: str) -> str:
     return name.replace(".", "_")
 
 
-def _parquet_paths(path: Path) -> dict[str, tuple[str, str, str]]:
+def _parquet_paths(schema: list[tuple[str, object]]) -> dict[str, tuple[str, str, str]]:
     """Dotted name -> (SQL expression, DuckDB type id such as 'double' or 'list', top-level
-    column) for the top-level and struct-member columns."""
+    column) for the top-level and struct-member columns of a Parquet schema (parquet_schema)."""
     out = {}
-    for name, typ in parquet_schema(path):
+    for name, typ in schema:
         out[name] = (sql_ident(name), typ.id, name)
         if typ.id == "struct":
             for child, child_type in typ.children:
@@ -185,7 +184,8 @@ class FileMapping:
 
     def __init__(self, path: Path):
         self.path = path
-        self.header = read_header(path)
+        schema = parquet_schema(path) if is_parquet(path) else None  # read once: names and types
+        self.header = [name for name, _ in schema] if schema is not None else read_header(path)
         self.native_lists: set[str] = set()  # repeated fields stored as list<struct> (Parquet)
         self.tag_lookup: str | None = None  # the table tag_lookup_sql() fills (Parquet lists)
         # A column is known by its dotted name, or flattened with underscores (`service_description`).
@@ -198,7 +198,7 @@ class FileMapping:
         # column itself)
         self._reads: dict[str, list[str] | None] = {}
         if is_parquet(path):
-            for name, (expr, typ, top) in _parquet_paths(path).items():
+            for name, (expr, typ, top) in _parquet_paths(schema).items():
                 key = internal(name.strip().lower())
                 if key in wanted and key not in self.source_names:
                     self.source_names[key] = name
@@ -452,10 +452,6 @@ def typed_relation(mapping: FileMapping, stream: str | None = None, where: str |
 def focus_expressions(mapping: FileMapping) -> dict[str, str]:
     """FOCUS column -> SQL expression over typed_relation()."""
     source_names, number = mapping.source_names, mapping.number
-    currencies = ", ".join(sql_str(c) for c in sorted(ISO_4217))
-    bad_currency = bad_input_sql(source_names.get("currency", "currency"),
-                                 "'unknown currency code ' || coalesce('''' || currency || '''', 'NULL') || "
-                                 "' (expected an ISO 4217 code such as USD)'")
     bad_type = bad_input_sql(source_names.get("cost_type", "cost_type"),
                              "'unknown cost type ''' || __type || '''' || "
                              + sql_str(f" (aispend maps: {', '.join(COST_TYPES)})"))
@@ -471,7 +467,7 @@ def focus_expressions(mapping: FileMapping) -> dict[str, str]:
         "BilledCost": "__billed",
         "BillingAccountId": "billing_account_id",
         "BillingAccountType": "'Billing Account'",
-        "BillingCurrency": f"CASE WHEN currency IN ({currencies}) THEN currency ELSE {bad_currency} END",
+        "BillingCurrency": currency_sql("currency", source_names.get("currency", "currency")),
         "BillingPeriodStart": period_start,
         "BillingPeriodEnd": "__period_end",
         "ChargeCategory": category,

@@ -8,9 +8,13 @@ import gzip
 import io
 import zlib
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
+from .currencies import ISO_4217
 from .errors import BadInputError
+
+if TYPE_CHECKING:  # imported where a CSV is read, not for a Parquet-only run
+    import pyarrow as pa
 
 
 def sql_str(value: str) -> str:
@@ -40,6 +44,16 @@ def decimal_sql(text: str, try_cast: bool = False) -> str:
             f"THEN CAST({cast}({text} AS DECIMAL(18,12)) AS DECIMAL(38,12)) ELSE {cast}({text} AS DECIMAL(38,12)) END")
 
 
+def currency_sql(value: str, source_column: str, shown: str | None = None) -> str:
+    """SQL: the currency code `value` if it is an ISO 4217 code, else a bad-input error naming
+    `source_column` and showing the cell (`shown`, default `value`)."""
+    shown = shown or value
+    codes = ", ".join(sql_str(c) for c in sorted(ISO_4217))
+    bad = bad_input_sql(source_column, f"'unknown currency code ' || coalesce('''' || {shown} || '''', 'NULL') || "
+                                       f"' (expected an ISO 4217 code such as USD)'")
+    return f"CASE WHEN {value} IN ({codes}) THEN {value} ELSE {bad} END"
+
+
 def float_decimal_sql(x: str) -> str:
     """SQL: a DOUBLE -> DECIMAL(38,12), equal to decimal_sql of its shortest text (what a CSV
     export of it shows: BigQuery's FLOAT64 money in Parquet), but without the text where that is
@@ -58,12 +72,16 @@ def is_parquet(path: Path) -> bool:
     return path.name.endswith(".parquet")
 
 
-def read_header(path: Path) -> list[str]:
-    """Column names of a CSV, CSV.gz or Parquet export; a clear error for empty or broken files."""
+def _not_empty(path: Path) -> None:
     if path.stat().st_size == 0:
         raise BadInputError(path.name, "the file is empty (0 bytes); expected a header row")
+
+
+def read_header(path: Path) -> list[str]:
+    """Column names of a CSV, CSV.gz or Parquet export; a clear error for empty or broken files."""
     if is_parquet(path):
         return [name for name, _ in parquet_schema(path)]
+    _not_empty(path)
     try:
         opener = gzip.open if path.name.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
@@ -78,8 +96,10 @@ def read_header(path: Path) -> list[str]:
 
 def parquet_schema(path: Path) -> list[tuple[str, object]]:
     """(name, DuckDB type) of a Parquet file's top-level columns: read by DuckDB, so that a run
-    over Parquet files never imports pyarrow (0.1-0.2 s of every CLI call)."""
+    over Parquet files never imports pyarrow (0.1-0.2 s of every CLI call). A clear error for an
+    empty or broken file."""
     import duckdb
+    _not_empty(path)
     try:
         relation = duckdb.connect().read_parquet(str(path))
         return list(zip(relation.columns, relation.types))
