@@ -13,14 +13,17 @@ def free_port() -> int:
 
 class CuttingProxy:
     """An HTTP/1.1 proxy in front of a real server that, while `cut` is set, sends only half the
-    body of responses to GET requests whose path contains `cut`, then drops the connection:
-    a server failing mid-download. Everything else passes through unchanged."""
+    body of responses to GET requests whose path contains `cut` (after letting the first `after`
+    of them through), then drops the connection: a server failing mid-download. Everything else
+    passes through unchanged."""
 
     def __init__(self, upstream_port: int):
         self.upstream = ("127.0.0.1", upstream_port)
         self.port = free_port()
         self.cut: str | None = None
+        self.after = 0
         self.cuts = 0
+        self._matched = 0
         self._server = socket.create_server(("127.0.0.1", self.port))
         self._stop = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -83,7 +86,9 @@ class CuttingProxy:
                 if response is None:
                     return
                 rhead, rbody, _ = response
-                if self.cut and method == b"GET" and self.cut.encode() in path and len(rbody) > 1:
+                matched = bool(self.cut) and method == b"GET" and self.cut.encode() in path and len(rbody) > 1
+                self._matched += matched
+                if matched and self._matched > self.after:
                     self.cuts += 1
                     client.sendall(rhead + b"\r\n\r\n" + rbody[: len(rbody) // 2])
                     return  # drop the connection mid-body

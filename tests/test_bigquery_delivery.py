@@ -13,7 +13,7 @@ from google.cloud import bigquery
 from pipelines.remote.bigquery import BigQueryBillingExport, sync_bigquery
 from pipelines.remote import SourceUnreachable
 from pipelines.storage import DataRoot
-from servers import BigQueryEmulator, free_port
+from servers import BigQueryEmulator, CuttingProxy, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "billing-proj"
@@ -109,16 +109,14 @@ def test_unreachable_bigquery_is_a_clear_error(tmp_path):
 
 
 def test_aispend_run_picks_up_the_table_and_a_quiet_night_reprocesses_nothing(export, tmp_path):
-    from click.testing import CliRunner
     import duckdb
-    from pipelines.cli import main
     cfg, client = export
     costs = [2.5, 0.75, 10.125]
     assert client.insert_rows_json(cfg.table_id, [row(i, "202610", "2026-10-02T01:00:00Z", c) for i, c in enumerate(costs)]) == []
     config = tmp_path / "aispend.yaml"
     config.write_text(f"data_dir: data\nsources:\n  gcp-billing:\n    bigquery:\n      project: {PROJECT}\n"
                       f"      dataset: billing\n      table: {cfg.table}\n      api_endpoint: {cfg.api_endpoint}\n")
-    first = CliRunner().invoke(main, ["run", "--config", str(config), "--period", "2026-10"], catch_exceptions=False)
+    first = _run(config)
     assert first.exit_code == 0, first.output + first.stderr
     assert "2026-10 gcp_billing: published" in first.output
     con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
@@ -128,5 +126,50 @@ def test_aispend_run_picks_up_the_table_and_a_quiet_night_reprocesses_nothing(ex
     assert billed == sum(Decimal(repr(c)) for c in costs)
     credits = sum(Decimal(repr(-round(c * 0.3, 6))) for i, c in enumerate(costs) if i % 3 == 0)
     assert effective == billed + credits and providers == ["Google Cloud"]
-    second = CliRunner().invoke(main, ["run", "--config", str(config), "--period", "2026-10"], catch_exceptions=False)
+    second = _run(config)
     assert second.exit_code == 0 and "2026-10 gcp_billing: unchanged" in second.output
+
+
+def test_connection_dropped_mid_download_lands_nothing_and_next_run_recovers(emulator, export, tmp_path, monkeypatch):
+    from pipelines.remote import bigquery as bigquery_delivery
+    cfg, client = export
+    costs = [round(0.5 + i / 7, 6) for i in range(2_000)]
+    assert client.insert_rows_json(cfg.table_id, [row(i, "202610", "2026-10-02T01:00:00Z", c) for i, c in enumerate(costs)]) == []
+    proxy = CuttingProxy(emulator.rest_port)
+    # The watermark query's result page passes; the export's page (and every retry of it) is cut.
+    proxy.cut, proxy.after = "pageToken=", 1
+    # Retried for 2 s instead of 20 before the source counts as unreachable: the same path, sooner.
+    monkeypatch.setattr(bigquery_delivery, "RETRY_SECONDS", 2.0)
+    config = tmp_path / "aispend.yaml"
+    config.write_text(f"data_dir: data\nsources:\n  gcp-billing:\n    bigquery:\n      project: {PROJECT}\n"
+                      f"      dataset: billing\n      table: {cfg.table}\n      api_endpoint: http://127.0.0.1:{proxy.port}\n")
+    try:
+        failed = _run(config)
+        assert failed.exit_code != 0 and proxy.cuts >= 1
+        errors = [line for line in failed.stderr.splitlines() if line.startswith("aispend: error:")]
+        assert len(errors) == 1 and "gcp-billing: unreachable" in errors[0] and "next run retries" in errors[0]
+        assert "Connection broken" in errors[0]  # the cause, as the client saw it
+        assert not (tmp_path / "data" / "landing" / "gcp-billing" / "2026-10").exists()
+        assert not (tmp_path / "data" / "focus").exists()
+        assert not list((tmp_path / "data").rglob("*.csv"))  # no half-written export left anywhere
+        proxy.cut = None
+        recovered = _run(config)
+        assert recovered.exit_code == 0 and "2026-10 gcp_billing: published" in recovered.output
+    finally:
+        proxy.close()
+    assert _warehouse_billed(tmp_path) == sum(Decimal(repr(c)) for c in costs)
+
+
+def _run(config: Path):
+    from click.testing import CliRunner
+    from pipelines.cli import main
+    return CliRunner().invoke(main, ["run", "--config", str(config), "--period", "2026-10"], catch_exceptions=False)
+
+
+def _warehouse_billed(tmp_path: Path) -> Decimal:
+    import duckdb
+    con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute("SELECT sum(BilledCost) FROM focus_costs").fetchone()[0]
+    finally:
+        con.close()

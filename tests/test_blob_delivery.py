@@ -64,6 +64,16 @@ def source_total(csv_path: Path) -> tuple:
                       f"FROM read_csv('{csv_path}', all_varchar=true)").fetchall()[0]
 
 
+def upload_partitioned_run(client, period: str, run_id: str, parts: list[bytes]) -> None:
+    """A partitioned export run: gzip CSV parts and the manifest.json listing them."""
+    folder = f"exports/mca-costs/{period_folder(period)}/{run_id}"
+    names = [f"{folder}/part_0_{i:04d}.csv.gz" for i in range(len(parts))]
+    for name, payload in zip(names, parts):
+        client.upload_blob(name, payload)
+    manifest = {"runInfo": {"runId": run_id}, "blobs": [{"blobName": n} for n in names]}
+    client.upload_blob(f"{folder}/manifest.json", json.dumps(manifest).encode())
+
+
 def test_run_per_csv_export_lands_once_and_month_to_date_replaces(container, tmp_path):
     name, client = container
     first = generate(tmp_path / "run1.csv", 800, "2026-10", seed=1, fmt="ea-actual")
@@ -89,11 +99,7 @@ def test_partitioned_run_with_manifest_and_gzip_parts(container, tmp_path):
     export = generate(tmp_path / "mca.csv", 1_200, "2026-09", seed=3, fmt="mca-actual")
     lines = export.read_text().splitlines(keepends=True)
     parts = [lines[:1] + lines[1:600], lines[:1] + lines[600:]]
-    folder = f"exports/mca-costs/{period_folder('2026-09')}/run-7f3a"
-    for i, part in enumerate(parts):
-        client.upload_blob(f"{folder}/part_0_{i:04d}.csv.gz", gzip.compress("".join(part).encode()))
-    manifest = {"runInfo": {"runId": "run-7f3a"}, "blobs": [{"blobName": f"{folder}/part_0_{i:04d}.csv.gz"} for i in range(2)]}
-    client.upload_blob(f"{folder}/manifest.json", json.dumps(manifest).encode())
+    upload_partitioned_run(client, "2026-09", "run-7f3a", [gzip.compress("".join(part).encode()) for part in parts])
     result = run(config(tmp_path, name), "2026-09")
     assert result.exit_code == 0, result.output + result.stderr
     con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
@@ -122,6 +128,34 @@ def test_connection_dropped_mid_download_then_recovers(container, azurite, tmp_p
         assert focus(tmp_path)[0] == source_total(export)[0]
     finally:
         proxy.close()
+
+
+def test_corrupt_part_is_quarantined_and_the_next_export_run_recovers(container, tmp_path):
+    name, client = container
+    export = generate(tmp_path / "mca.csv", 1_200, "2026-09", seed=5, fmt="mca-actual")
+    lines = export.read_text().splitlines(keepends=True)
+    parts = [gzip.compress("".join(lines[:1] + half).encode()) for half in (lines[1:600], lines[600:])]
+    cfg = config(tmp_path, name)
+    # A good month first: what the warehouse must keep while a bad run is refused.
+    good = generate(tmp_path / "good.csv", 300, "2026-09", seed=6, fmt="mca-actual")
+    upload_partitioned_run(client, "2026-09", "run-1", [gzip.compress(good.read_bytes())])
+    assert run(cfg, "2026-09").exit_code == 0
+    before = focus(tmp_path)
+    # The next run's second part is cut off mid-stream (a truncated gzip, whole as a blob).
+    upload_partitioned_run(client, "2026-09", "run-2", [parts[0], parts[1][: len(parts[1]) // 2]])
+    failed = run(cfg, "2026-09")
+    assert failed.exit_code != 0
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("aispend: error:")]
+    assert len(errors) == 1 and "part_0_0001.csv.gz" in errors[0] and "truncated or corrupt" in errors[0]
+    quarantine = tmp_path / "data" / "quarantine" / "azure-cost"
+    assert (quarantine / "part_0_0001.csv.gz.reason.json").exists()
+    assert focus(tmp_path) == before  # the last good month stays, nothing of the bad run in it
+    # Azure's next export run writes the month again, whole: it lands and replaces the month.
+    upload_partitioned_run(client, "2026-09", "run-3", parts)
+    recovered = run(cfg, "2026-09")
+    assert recovered.exit_code == 0 and "2026-09 azure_cost: published" in recovered.output
+    billed, rows, files = focus(tmp_path)
+    assert (billed, files) == (source_total(export)[0], ["part_0_0000.csv.gz", "part_0_0001.csv.gz"])
 
 
 def test_missing_credentials_are_named(tmp_path, monkeypatch):

@@ -42,6 +42,11 @@ class BigQueryBillingExport(dg.ConfigurableResource):
         return bigquery.Client(project=self.project, location=self.location)
 
 
+# How long a failing call (refused, dropped mid-response, 5xx) is retried before the source is
+# reported unreachable: an outage fails the night in seconds, not after the client's 10 minutes.
+RETRY_SECONDS = 20.0
+
+
 def _month(period: str) -> str:
     return period.replace("-", "")
 
@@ -86,8 +91,7 @@ def sync_bigquery(root: DataRoot, source: str, export: BigQueryBillingExport, pe
     state_file = root.landing(source) / "_bigquery_state.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
     month = bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter("month", "STRING", _month(period))])
-    # An unreachable API must fail in seconds, not after the client's default 10 minutes.
-    retry = bigquery.DEFAULT_RETRY.with_timeout(20)
+    retry = bigquery.DEFAULT_RETRY.with_timeout(RETRY_SECONDS)
     try:
         client = export.client()
         mark = list(client.query(
