@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -113,9 +114,7 @@ def test_aispend_run_picks_up_the_table_and_a_quiet_night_reprocesses_nothing(ex
     cfg, client = export
     costs = [2.5, 0.75, 10.125]
     assert client.insert_rows_json(cfg.table_id, [row(i, "202610", "2026-10-02T01:00:00Z", c) for i, c in enumerate(costs)]) == []
-    config = tmp_path / "aispend.yaml"
-    config.write_text(f"data_dir: data\nsources:\n  gcp-billing:\n    bigquery:\n      project: {PROJECT}\n"
-                      f"      dataset: billing\n      table: {cfg.table}\n      api_endpoint: {cfg.api_endpoint}\n")
+    config = _config(tmp_path, cfg.table, cfg.api_endpoint)
     first = _run(config)
     assert first.exit_code == 0, first.output + first.stderr
     assert "2026-10 gcp_billing: published" in first.output
@@ -140,9 +139,7 @@ def test_connection_dropped_mid_download_lands_nothing_and_next_run_recovers(emu
     proxy.cut, proxy.after = "pageToken=", 1
     # Retried for 2 s instead of 20 before the source counts as unreachable: the same path, sooner.
     monkeypatch.setattr(bigquery_delivery, "RETRY_SECONDS", 2.0)
-    config = tmp_path / "aispend.yaml"
-    config.write_text(f"data_dir: data\nsources:\n  gcp-billing:\n    bigquery:\n      project: {PROJECT}\n"
-                      f"      dataset: billing\n      table: {cfg.table}\n      api_endpoint: http://127.0.0.1:{proxy.port}\n")
+    config = _config(tmp_path, cfg.table, f"http://127.0.0.1:{proxy.port}")
     try:
         failed = _run(config)
         assert failed.exit_code != 0 and proxy.cuts >= 1
@@ -158,6 +155,43 @@ def test_connection_dropped_mid_download_lands_nothing_and_next_run_recovers(emu
     finally:
         proxy.close()
     assert _warehouse_billed(tmp_path) == sum(Decimal(repr(c)) for c in costs)
+
+
+def test_bad_value_in_the_table_is_quarantined_and_a_restated_month_recovers(export, tmp_path):
+    cfg, client = export
+    good = [1.25, 2.5]
+    assert client.insert_rows_json(cfg.table_id, [row(i, "202610", "2026-10-02T01:00:00Z", c) for i, c in enumerate(good)]) == []
+    config = _config(tmp_path, cfg.table, cfg.api_endpoint)
+    assert _run(config).exit_code == 0
+    # A later export adds a row in a currency that is not ISO 4217.
+    bad = row(5, "202610", "2026-10-03T01:00:00Z", 7.0) | {"currency": "U$D"}
+    assert client.insert_rows_json(cfg.table_id, [bad]) == []
+    failed = _run(config)
+    assert failed.exit_code != 0
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("aispend: error:")]
+    landed = f"{cfg.table}-202610.csv"
+    assert len(errors) == 1 and landed in errors[0] and "column currency" in errors[0], errors
+    quarantined = tmp_path / "data" / "quarantine" / "gcp-billing" / landed
+    assert quarantined.with_name(f"{landed}.reason.json").exists()
+    # the row named is the bad one (1-based data row of the landed file)
+    named = int(re.search(r"row (\d+)", errors[0]).group(1))
+    with open(quarantined, newline="") as fh:
+        assert list(csv.DictReader(fh))[named - 1]["currency"] == "U$D"
+    assert _warehouse_billed(tmp_path) == sum(Decimal(repr(c)) for c in good)  # the last good month stays
+    # Google restates the row (a corrected one, exported later): the month lands again and recovers.
+    client.query(f"DELETE FROM `{cfg.table_id}` WHERE currency = 'U$D'").result()
+    fixed = bad | {"currency": "USD", "export_time": "2026-10-04T01:00:00Z"}
+    assert client.insert_rows_json(cfg.table_id, [fixed]) == []
+    recovered = _run(config)
+    assert recovered.exit_code == 0 and "2026-10 gcp_billing: published" in recovered.output
+    assert _warehouse_billed(tmp_path) == sum(Decimal(repr(c)) for c in good + [7.0])
+
+
+def _config(tmp_path: Path, table: str, endpoint: str) -> Path:
+    config = tmp_path / "aispend.yaml"
+    config.write_text(f"data_dir: data\nsources:\n  gcp-billing:\n    bigquery:\n      project: {PROJECT}\n"
+                      f"      dataset: billing\n      table: {table}\n      api_endpoint: {endpoint}\n")
+    return config
 
 
 def _run(config: Path):
