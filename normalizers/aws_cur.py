@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .focus_contract import select_list
+from .focus_contract import MAPPED_VALUES, select_list
 from .errors import BadInputError
 from .sources import bad_input_sql, currency_sql, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
@@ -421,7 +421,8 @@ def focus_query(mappings: list[FileMapping], streams: list[str | None] | None = 
     streams = streams or [None] * len(mappings)
     union = " UNION ALL ".join(f"({typed_relation(m, s)})" for m, s in zip(mappings, streams))
     exprs = focus_expressions(mappings[0].source_names)
-    return (f"SELECT {select_list(exprs)} FROM "
+    files = {"x_SourceFile": [m.path.name for m in mappings]}
+    return (f"SELECT {select_list(exprs, MAPPED_VALUES | files)} FROM "
             f"(SELECT *, unnest({unused_rows_sql()}) AS __unused FROM ({union}))")
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BadInputError
-from .focus_contract import COLUMNS as FOCUS_COLUMNS, DATETIME, DECIMAL, JSON, select_list
+from .focus_contract import COLUMNS as FOCUS_COLUMNS, DATETIME, DECIMAL, JSON, MAPPED_VALUES, select_list
 from .sources import bad_input_sql, currency_sql, decimal_sql, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
 SOURCE = "azure-cost"
@@ -488,18 +488,19 @@ def focus_query(mappings: list[FileMapping], streams: list[str | None] | None = 
     """One SELECT producing FOCUS rows from every file of a delivery. With both datasets in the
     delivery: the amortized files, plus the commitment purchases and refunds of the actual files."""
     streams = streams or [None] * len(mappings)
+    files = {"x_SourceFile": [m.path.name for m in mappings]}
     if any(m.focus for m in mappings):
         if not all(m.focus for m in mappings):
             raise BadInputError(", ".join(m.path.name for m in mappings),
                                 "a delivery mixes Azure's FOCUS export with Cost Management exports; deliver one")
         union = " UNION ALL ".join(f"({m.relation(s)})" for m, s in zip(mappings, streams))
-        return f"SELECT {select_list(focus_export_expressions(mappings[0]))} FROM ({union})"
+        return f"SELECT {select_list(focus_export_expressions(mappings[0]), files)} FROM ({union})"
     kinds = [m.amortized for m in mappings] if len(mappings) > 1 else [None]
     keep = {True: "NOT coalesce(__commitment_purchase, false)", False: "coalesce(__commitment_purchase, false)"}
     if len(set(kinds)) < 2:  # one dataset: every row
         kinds, keep = [None] * len(mappings), {None: "true"}
     union = " UNION ALL ".join(f"({typed_relation(m, s, keep[k])})" for m, s, k in zip(mappings, streams, kinds))
-    return f"SELECT {select_list(focus_expressions(mappings[0].source_names))} FROM ({union})"
+    return f"SELECT {select_list(focus_expressions(mappings[0].source_names), MAPPED_VALUES | files)} FROM ({union})"
 
 
 def source_totals_sql(mapping: FileMapping) -> str:

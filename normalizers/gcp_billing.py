@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import memo
 from .errors import BadInputError
-from .focus_contract import select_list
+from .focus_contract import MAPPED_VALUES, select_list
 from .sources import bad_input_sql, currency_sql, decimal_sql, float_decimal_sql, is_parquet, parquet_schema, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
 SOURCE = "gcp-billing"
@@ -528,7 +528,7 @@ def focus_query(mappings: list[FileMapping], streams: list[str | None] | None = 
     (`where`: only the source rows it selects)."""
     streams = streams or [None] * len(mappings)
     # Each file is mapped on its own (CSV text and Parquet types differ; errors name its columns).
-    return " UNION ALL ".join(f"(SELECT {select_list(focus_expressions(m))} "
+    return " UNION ALL ".join(f"(SELECT {select_list(focus_expressions(m), MAPPED_VALUES | {'x_SourceFile': [m.path.name]})} "
                               f"FROM ({typed_relation(m, s, where)}))" for m, s in zip(mappings, streams))
 
 

@@ -143,6 +143,8 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
     except (duckdb.Error, _arrow_invalid(), OSError, EOFError) as exc:
         for f in out_dir.glob("pass_*.parquet.tmp"):
             f.unlink()
+        if isinstance(exc, duckdb.ConversionException) and " to ENUM(" in str(exc):
+            raise  # a mapping table gave a value outside its column's values: a bug, not bad input
         if fast_csv and re.search(r"Expected \d+ columns, got \d+", str(exc)):
             raise RaggedCsv() from exc
         raise explain_failure(module, mappings, exc) from exc
