@@ -33,7 +33,8 @@ PLAIN_COPY = r"""
 import duckdb, sys
 src, dst = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
-reader = f"read_parquet('{src}')" if src.endswith('.parquet') else f"read_csv('{src}')"
+reader = (f"read_parquet('{src}')" if src.endswith('.parquet') else
+          f"read_json('{src}', format='newline_delimited')" if src.endswith('.json') else f"read_csv('{src}')")
 con.execute(f"COPY (SELECT * FROM {reader}) TO '{dst}' (FORMAT parquet, COMPRESSION zstd)")
 """
 
@@ -62,7 +63,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     ap.add_argument("--source", default="aws-cur", choices=["aws-cur", "gcp-billing", "azure-cost"])
     ap.add_argument("--formats", nargs="+", default=None,
-                    help="file suffixes [default: csv.gz and parquet for aws-cur and gcp-billing, csv for azure-cost]")
+                    help="file suffixes [default: csv.gz and parquet for aws-cur and gcp-billing, csv for azure-cost; "
+                         "gcp-billing also takes json]")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best time counts")
     args = ap.parse_args()

@@ -4,8 +4,8 @@ Reads the standard usage cost export in two shapes: flattened CSV with dotted he
 (`service.description`, `project.labels`), where the repeated fields (`labels`, `project.labels`,
 `system_labels`, `credits`) are list literals in a cell, as JSON (`[{"key": "team", ...}]`) or as
 Python reprs (`[{'key': 'team', ...}]`, the shape of the shared samples); and BigQuery's own
-nested form exported to Parquet, where `service`, `project`, `usage`... are structs and the
-repeated fields are list<struct>. Headers flattened with underscores (`service_description`)
+nested form exported to Parquet or to newline-delimited JSON, where `service`, `project`,
+`usage`... are structs and the repeated fields are list<struct>. Headers flattened with underscores (`service_description`)
 are read too. Every shape is put under one set of names first (`service.description` ->
 `service_description`); the mapping below is written once, against those names.
 
@@ -23,7 +23,8 @@ from pathlib import Path
 from . import memo
 from .errors import BadInputError
 from .focus_contract import MAPPED_VALUES, select_list
-from .sources import bad_input_sql, currency_sql, decimal_sql, float_decimal_sql, is_parquet, parquet_schema, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
+from .sources import (bad_input_sql, currency_sql, decimal_sql, float_decimal_sql, is_json, is_parquet, not_empty,
+                      parquet_schema, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql)
 
 SOURCE = "gcp-billing"
 PROVIDER = "Google Cloud"
@@ -178,13 +179,51 @@ def _parquet_paths(schema: list[tuple[str, object]]) -> dict[str, tuple[str, str
 
 FLOATS = ("double", "float")
 
+# BigQuery's newline-delimited JSON export of the table has no schema of its own: it is read with
+# the table's types for the fields the mapping reads (a field missing from a line is NULL, other
+# fields are skipped). TIMESTAMPs are text there ("2026-10-01 07:00:00 UTC"), cast as CSV cells are.
+_KV = 'STRUCT("key" VARCHAR, "value" VARCHAR)'
+JSON_FIELDS = {
+    "billing_account_id": "VARCHAR",
+    "service": "STRUCT(id VARCHAR, description VARCHAR)",
+    "sku": "STRUCT(id VARCHAR, description VARCHAR)",
+    "usage_start_time": "VARCHAR", "usage_end_time": "VARCHAR",
+    "project": f'STRUCT(id VARCHAR, "name" VARCHAR, labels {_KV}[])',
+    "labels": f"{_KV}[]", "system_labels": f"{_KV}[]",
+    "location": 'STRUCT("location" VARCHAR, region VARCHAR, "zone" VARCHAR)',
+    "tags": 'STRUCT("key" VARCHAR, "value" VARCHAR, inherited BOOLEAN, namespace VARCHAR)[]',
+    "resource": 'STRUCT("name" VARCHAR, global_name VARCHAR)',
+    "cost": "DOUBLE", "currency": "VARCHAR",
+    "usage": "STRUCT(amount DOUBLE, unit VARCHAR, amount_in_pricing_units DOUBLE, pricing_unit VARCHAR)",
+    "credits": 'STRUCT("name" VARCHAR, amount DOUBLE, full_name VARCHAR, id VARCHAR, "type" VARCHAR)[]',
+    "invoice": 'STRUCT("month" VARCHAR)',
+    "cost_type": "VARCHAR", "adjustment_info": 'STRUCT("type" VARCHAR)', "cost_at_list": "DOUBLE",
+    "seller_name": "VARCHAR",
+}
+
+
+def _json_source(path: Path) -> str:
+    fields = ", ".join(f"{sql_str(name)}: {sql_str(typ)}" for name, typ in JSON_FIELDS.items())
+    return f"read_json({sql_str(path)}, format='newline_delimited', columns={{{fields}}})"
+
+
+def _json_schema(path: Path) -> list[tuple[str, object]]:
+    """(name, DuckDB type) of the JSON_FIELDS, as parquet_schema gives them for a Parquet file."""
+    import duckdb
+    not_empty(path, "one JSON object per line")
+    relation = duckdb.connect().sql(f"SELECT {', '.join(f'NULL::{t} AS {sql_ident(n)}' for n, t in JSON_FIELDS.items())}")
+    return list(zip(relation.columns, relation.types))
+
 
 class FileMapping:
     """Which columns one export file has, under dotted names, and how to read each."""
 
     def __init__(self, path: Path):
         self.path = path
-        schema = parquet_schema(path) if is_parquet(path) else None  # read once: names and types
+        # Parquet and JSON exports keep BigQuery's nested form; CSV is flattened
+        self.nested = is_parquet(path) or is_json(path)
+        schema = (parquet_schema(path) if is_parquet(path) else  # read once: names and types
+                  _json_schema(path) if self.nested else None)
         self.header = [name for name, _ in schema] if schema is not None else read_header(path)
         self.native_lists: set[str] = set()  # repeated fields stored as list<struct> (Parquet)
         self.tag_lookup: str | None = None  # the table tag_lookup_sql() fills (Parquet lists)
@@ -197,7 +236,7 @@ class FileMapping:
         # Parquet: the top-level columns the mapping reads -> their members it reads (None: the
         # column itself)
         self._reads: dict[str, list[str] | None] = {}
-        if is_parquet(path):
+        if self.nested:
             for name, (expr, typ, top) in _parquet_paths(schema).items():
                 key = internal(name.strip().lower())
                 if key in wanted and key not in self.source_names:
@@ -233,12 +272,17 @@ class FileMapping:
         (`__labels_text`...) or, when tags_by_lookup, as lists (`__labels_list`...), FLOAT64
         amounts also as decimals (`__number_cost`...: see number()), __row and __file; `where`
         filters the source rows (normalize.py's one pass per invoice month)."""
-        if is_parquet(self.path):
+        if self.nested:
             row = "file_row_number + 1" if rows else "NULL::BIGINT"
             picked = ", ".join([f"{e} AS {sql_ident(n)}" for n, e in self._exprs.items()] +
                                [f"{float_decimal_sql(e)} AS __number_{n}" for n, e in self._floats.items()])
-            source = (sql_ident(stream) if stream else  # a copy of some of the file's rows (raw_rows_sql)
-                      f"read_parquet({sql_str(self.path)}{', file_row_number=true' if rows else ''})")
+            if stream:  # a copy of some of the file's rows (raw_rows_sql)
+                source = sql_ident(stream)
+            elif is_parquet(self.path):
+                source = f"read_parquet({sql_str(self.path)}{', file_row_number=true' if rows else ''})"
+            else:  # JSON lines: numbered by an OVER () window, which DuckDB runs in file order
+                source = f"(SELECT *, row_number() OVER () - 1 AS file_row_number FROM {_json_source(self.path)})" \
+                    if rows else _json_source(self.path)
             inner = f"SELECT {row} AS __row, {picked} FROM {source}"
         else:
             inner = raw_relation(self.path, self.header, self.renames, stream, rows)
@@ -293,7 +337,10 @@ class FileMapping:
         when Tags come from the lookup table."""
         key = internal(name)
         if self.tags_by_lookup:
-            return f"{sql_ident(key) if key in self.source_names else 'NULL'} AS __{key}_list"
+            # A missing list is an empty one: DuckDB hashes both alike, so the lookup table
+            # (grouped by hash) must not hold both (seen in JSON lines that leave a field out).
+            col = sql_ident(key)
+            return (f"CASE WHEN {col} IS NULL THEN [] ELSE {col} END" if key in self.source_names else "[]") + f" AS __{key}_list"
         if key not in self.source_names:
             return f"NULL::VARCHAR AS __{key}_text"
         col = sql_ident(key)

@@ -72,16 +72,21 @@ def is_parquet(path: Path) -> bool:
     return path.name.endswith(".parquet")
 
 
-def _not_empty(path: Path) -> None:
+def is_json(path: Path) -> bool:
+    """Newline-delimited JSON (BigQuery's JSON export), gzip-compressed or not."""
+    return path.name.lower().removesuffix(".gz").endswith((".json", ".jsonl", ".ndjson"))
+
+
+def not_empty(path: Path, expected: str = "a header row") -> None:
     if path.stat().st_size == 0:
-        raise BadInputError(path.name, "the file is empty (0 bytes); expected a header row")
+        raise BadInputError(path.name, f"the file is empty (0 bytes); expected {expected}")
 
 
 def read_header(path: Path) -> list[str]:
     """Column names of a CSV, CSV.gz or Parquet export; a clear error for empty or broken files."""
     if is_parquet(path):
         return [name for name, _ in parquet_schema(path)]
-    _not_empty(path)
+    not_empty(path)
     try:
         opener = gzip.open if path.name.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
@@ -99,7 +104,7 @@ def parquet_schema(path: Path) -> list[tuple[str, object]]:
     over Parquet files never imports pyarrow (0.1-0.2 s of every CLI call). A clear error for an
     empty or broken file."""
     import duckdb
-    _not_empty(path)
+    not_empty(path)
     try:
         relation = duckdb.connect().read_parquet(str(path))
         return list(zip(relation.columns, relation.types))

@@ -48,7 +48,7 @@ def normalize(source, inputs, out, config_path):
 
     \b
     SOURCE  aws-cur:     legacy CUR (CSV, CSV.gz) or CUR 2.0 (Parquet, CSV)
-            gcp-billing: BigQuery billing export as CSV (flattened) or Parquet (nested)
+            gcp-billing: BigQuery billing export as CSV (flattened), Parquet or JSON lines (nested)
             azure-cost:  Cost Management export (EA/MCA, actual/amortized, or FOCUS), CSV
             openai:      Admin API pages (JSON): organization/costs and usage/completions
             anthropic:   Admin API pages (JSON): cost_report and usage_report/messages
@@ -132,6 +132,9 @@ GENERATORS = {"aws-cur": "aws_cur", "gcp-billing": "gcp_billing", "azure-cost": 
 
 
 def _default_format(source: str, out: Path, formats: tuple[str, ...]) -> str:
+    for suffix in (".parquet", ".json"):
+        if out.name.endswith(suffix) and suffix[1:] in formats:
+            return suffix[1:]
     if out.name.endswith(".parquet"):
         return next(f for f in formats if "parquet" in f)
     return formats[0]

@@ -30,10 +30,16 @@ CENT = Decimal("0.01")
 # --- an independent reading of the export (csv/json/ast/pyarrow, Decimal), no aispend code ---
 
 def source_rows(path: Path) -> list[dict]:
-    """Rows with dotted keys (`invoice.month`), whether the file is flat CSV or nested Parquet."""
-    if path.name.endswith(".parquet"):
+    """Rows with dotted keys (`invoice.month`), whether the file is flat CSV or nested (Parquet,
+    or JSON lines, whose numbers are read as written)."""
+    if path.name.endswith((".parquet", ".json")):
+        if path.name.endswith(".parquet"):
+            nested = pq.read_table(path).to_pylist()
+        else:
+            with open(path, encoding="utf-8") as fh:
+                nested = [json.loads(line, parse_float=Decimal) for line in fh]
         out = []
-        for row in pq.read_table(path).to_pylist():
+        for row in nested:
             flat = {}
             for k, v in row.items():
                 if isinstance(v, dict):
@@ -87,7 +93,7 @@ def q(out: Path, sql: str) -> list[tuple]:
 def gcp_generated(tmp_path_factory):
     from pipelines.generators.gcp_billing import generate
     base = tmp_path_factory.mktemp("gcp")
-    return {fmt: generate(base / f"gcp.{fmt}", 20_000, "2026-10", seed=5, fmt=fmt) for fmt in ("csv", "parquet")}
+    return {fmt: generate(base / f"gcp.{fmt}", 20_000, "2026-10", seed=5, fmt=fmt) for fmt in ("csv", "parquet", "json")}
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +151,7 @@ def test_sample_mapping_details(tmp_path):
 
 # --- generated exports ---
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "json"])
 def test_generated_export_conserves_money(gcp_generated, gcp_normalized, fmt):
     assert_conserved(gcp_generated[fmt], gcp_normalized[fmt])
     assert len(expected_totals(gcp_generated[fmt])) == 4  # two invoice months (late rows) x USD, EUR
@@ -154,11 +160,35 @@ def test_generated_export_conserves_money(gcp_generated, gcp_normalized, fmt):
         assert validate_parquet(part) > 0
 
 
-def test_csv_and_parquet_forms_give_the_same_focus_rows(gcp_normalized):
+def test_csv_parquet_and_json_forms_give_the_same_focus_rows(gcp_normalized):
+    """Same rows, row numbers included: a JSON export's x_SourceRow is its line."""
     cols = "* EXCLUDE (x_SourceFile)"
     a = q(gcp_normalized["csv"], f"SELECT {cols} FROM T ORDER BY x_SourceRow")
     b = q(gcp_normalized["parquet"], f"SELECT {cols} FROM T ORDER BY x_SourceRow")
-    assert len(a) == 20_000 and a == b
+    c = q(gcp_normalized["json"], f"SELECT {cols} FROM T ORDER BY x_SourceRow")
+    assert len(a) == 20_000 and a == b == c
+
+
+def test_json_lines_as_bigquery_writes_them(gcp_generated, tmp_path):
+    """Fields BigQuery leaves out of a line (NULLs) read as NULL, fields the mapping does not use
+    are skipped, gzip is read as it is, and a bad value names its line and field."""
+    import gzip
+    lines = gcp_generated["json"].read_text().splitlines()
+    first = json.loads(lines[0])
+    sparse = {k: v for k, v in first.items() if k not in ("labels", "resource", "seller_name", "cost_at_list")}
+    sparse["a_field_of_tomorrow"] = {"x": 1}
+    export = tmp_path / "export.json.gz"
+    export.write_bytes(gzip.compress(("\n".join([json.dumps(sparse)] + lines[1:200]) + "\n").encode()))
+    result = normalize("gcp-billing", [export], tmp_path / "out")
+    assert result.rows == 200
+    row = q(tmp_path / "out", "SELECT ListCost, BilledCost, ResourceId, x_SourceRow FROM T WHERE x_SourceRow = 1")
+    assert row == [(dec(first["cost"]).quantize(Decimal("1e-12")),) * 2 + (None, 1)]
+    bad = json.loads(lines[41]) | {"usage_start_time": "yesterday"}
+    broken = tmp_path / "broken.json"
+    broken.write_text("\n".join(lines[:41] + [json.dumps(bad)] + lines[42:60]) + "\n")
+    with pytest.raises(BadInputError) as err:
+        normalize("gcp-billing", [broken], tmp_path / "out2")
+    assert (err.value.file, err.value.row, err.value.column) == ("broken.json", 42, "usage_start_time")
 
 
 def test_one_delivery_of_csv_and_parquet_files(gcp_generated, tmp_path):
@@ -221,7 +251,7 @@ def test_late_rows_go_to_their_invoice_month(gcp_generated, gcp_normalized):
                        (dt.datetime(2026, 10, 1, tzinfo=utc), dt.datetime(2026, 11, 1, tzinfo=utc))]
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "json"])
 def test_tags_merge_labels_over_project_labels_and_namespace_resource_manager_tags(gcp_generated, gcp_normalized, fmt):
     """Parquet's Tags come from a lookup table of distinct list combinations, CSV's from the
     memo function over text cells: both checked against the source rows, row by row."""
@@ -395,7 +425,7 @@ def test_samples_pass_official_validator(sample, tmp_path):
 
 
 @pytest.mark.official
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "json"])
 def test_generated_passes_official_validator(gcp_normalized, fmt):
     assert_official(gcp_normalized[fmt])
 

@@ -14,7 +14,9 @@ consumption_model, project.ancestors...), so that a plain copy of the file, the 
 reference, does the work a real export asks for.
 
 Formats: `csv` (flattened, dotted headers, repeated fields as JSON text, like the shared
-samples) and `parquet` (BigQuery's nested schema: structs and list<struct>, FLOAT64 costs)."""
+samples), `parquet` (BigQuery's nested schema: structs and list<struct>, FLOAT64 costs) and `json`
+(the same nested rows as newline-delimited JSON, TIMESTAMPs as BigQuery writes them there:
+"2026-10-01 07:00:00 UTC")."""
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from . import connect
 
-FORMATS = ("csv", "parquet")
+FORMATS = ("csv", "parquet", "json")
 ACCOUNTS = [("01A2B3-C4D5E6-F7A8B9", "USD", "1.0"), ("0F0E0D-0C0B0A-090807", "EUR", "0.92")]
 
 # project id, name, number, labels (JSON list) -- team keys in several spellings
@@ -287,7 +289,7 @@ def generate(out: Path, rows: int, period: str, seed: int = 42, fmt: str = "csv"
     cols = []
     for name in ORDER:
         members = STRUCTS.get(name)
-        if fmt == "parquet":
+        if fmt in ("parquet", "json"):
             if members:
                 fields = ", ".join(f"'{m}': {_money(_flat(f'{name}_{m}'), fmt)}" for m in members)
                 cols.append(f"{{{fields}}} AS {name}")
@@ -297,7 +299,7 @@ def generate(out: Path, rows: int, period: str, seed: int = 42, fmt: str = "csv"
             for m in members or [None]:
                 flat, dotted = (_flat(f"{name}_{m}"), f"{name}.{m}") if m else (name, name)
                 cols.append(f'{_csv(flat)} AS "{dotted}"')
-    options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER"
+    options = {"parquet": "FORMAT parquet, COMPRESSION zstd", "json": "FORMAT json", "csv": "FORMAT csv, HEADER"}[fmt]
     con.execute(f"COPY (SELECT {', '.join(cols)} FROM ({base})) TO '{target}' ({options})")
     return out
 
@@ -312,8 +314,8 @@ def _money(col: str, fmt: str) -> str:
     if col == "credits":
         return ("list_transform(credits, lambda c: {'name': c.name, 'amount': CAST(c.amount AS DOUBLE), "
                 "'full_name': c.full_name, 'id': c.id, 'type': c.type})")
-    if col in ("usage_start_time", "usage_end_time", "export_time"):
-        return f"CAST({col} AS TIMESTAMPTZ)"  # UTC, as BigQuery's TIMESTAMP
+    if col in ("usage_start_time", "usage_end_time", "export_time"):  # UTC, as BigQuery's TIMESTAMP
+        return f"strftime({col}, '%Y-%m-%d %H:%M:%S UTC')" if fmt == "json" else f"CAST({col} AS TIMESTAMPTZ)"
     return f"CAST({col} AS DOUBLE)" if col in MONEY else col
 
 
