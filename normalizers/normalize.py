@@ -105,9 +105,11 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
     try:
         for i, m in enumerate(mappings):
             streams.append(None)
-            if hasattr(m, "arrow_stream"):  # sources read in Python (JSON pages) hand over Arrow
+            # (a source with a period column splits its rows of other periods aside, as CSV below)
+            stream = (m.arrow_stream(spill) if split else m.arrow_stream()) if hasattr(m, "arrow_stream") else None
+            if stream is not None:  # files read in Python (JSON pages, JSON lines) hand over Arrow
                 streams[-1] = f"__src_{i}_{uuid.uuid4().hex[:8]}"
-                con.register(streams[-1], m.arrow_stream())
+                con.register(streams[-1], stream)
             elif fast_csv and not is_parquet(m.path) and not is_json(m.path):
                 streams[-1] = f"__src_{i}_{uuid.uuid4().hex[:8]}"
                 renames = getattr(m, "renames", None)  # None: every column (sources without a rename map)

@@ -121,9 +121,7 @@ def arrow_csv_batches(path: Path, ncols: int, columns: Iterable[int] | None = No
     tokenized but not converted (a quarter of the parse time of a 55-column Azure export).
 
     `split=(position, spill)`: rows whose value at `position` differs from the most common value
-    of the first batch (e.g. a late row of last month in a GCP export) are not streamed but written
-    to the Arrow IPC stream file `spill`, to be normalized in a second pass: each pass then holds
-    one billing period, and no output file has to be split (a rewrite of the whole output)."""
+    of the first batch go to the file `spill` instead (see _split_aside)."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
     names = [f"c{i}" for i in range(ncols)]
@@ -141,34 +139,81 @@ def arrow_csv_batches(path: Path, ncols: int, columns: Iterable[int] | None = No
         convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in wanted}, include_columns=wanted,
                                             strings_can_be_null=True, null_values=[""]))
     schema = reader.schema.append(pa.field("__row", pa.int64()))
-    key = f"c{split[0]}" if split else None
 
     def batches():
-        if key is not None:
-            import pyarrow.compute as pc
-        first, primary, spill = 1, None, None
+        first = 1
         try:
             for batch in reader:
                 rows = pa.arange(first, first + batch.num_rows)  # int64, in C: pa.array(range()) cost 0.08 s per 1M
-                out = pa.RecordBatch.from_arrays([*batch.columns, rows], schema=schema)
                 first += batch.num_rows
-                if key is not None and primary is None and batch.num_rows:
-                    counts = pc.value_counts(batch.column(key)).to_pylist()
-                    primary = max(counts, key=lambda c: c["counts"])["values"]
-                if primary is not None:
-                    same = pc.fill_null(pc.equal(out.column(key), primary), False)
-                    if not pc.all(same).as_py():
-                        if spill is None:
-                            spill = pa.ipc.new_stream(str(split[1]), schema)
-                        spill.write_batch(out.filter(pc.invert(same)))
-                        out = out.filter(same)
-                yield out
+                yield pa.RecordBatch.from_arrays([*batch.columns, rows], schema=schema)
         finally:
             raw.close()
-            if spill is not None:
-                spill.close()
 
+    if split:
+        key = f"c{split[0]}"
+        return pa.RecordBatchReader.from_batches(schema, _split_aside(batches(), schema, lambda b: b.column(key), split[1]))
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _split_aside(batches, schema: pa.Schema, key_of, spill_path: Path):
+    """The batches' rows whose key (key_of(batch): an array) is the most common value of the first
+    batch; the other rows (e.g. late rows of last month in a GCP export) are written to the Arrow
+    IPC stream file `spill_path` instead, to be normalized in a pass of their own: each pass then
+    holds one billing period, and no output file has to be split (a rewrite of the whole output)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    primary, spill = None, None
+    try:
+        for out in batches:
+            key = key_of(out)
+            if primary is None and out.num_rows:
+                counts = pc.value_counts(key).to_pylist()
+                primary = max(counts, key=lambda c: c["counts"])["values"]
+            if primary is not None:
+                same = pc.fill_null(pc.equal(key, primary), False)
+                if not pc.all(same).as_py():
+                    if spill is None:
+                        spill = pa.ipc.new_stream(str(spill_path), schema)
+                    spill.write_batch(out.filter(pc.invert(same)))
+                    out = out.filter(same)
+            yield out
+    finally:
+        batches.close()
+        if spill is not None:
+            spill.close()
+
+
+def arrow_json_batches(path: Path, schema: pa.Schema, split: tuple[str, str, Path] | None = None,
+                       block_size: int = 4 << 20) -> pa.RecordBatchReader:
+    """A newline-delimited JSON file (gzipped or not) as a stream of Arrow batches of `schema`
+    (fields a line leaves out are null, others skipped) plus `file_row_number`, the 0-based line:
+    parsed on pyarrow's threads and streamed, so DuckDB numbers no rows itself (its row_number()
+    window ran the whole pass on one core). `split=(struct, member, spill)`: as for
+    arrow_csv_batches, keyed on a struct's member (a GCP export's invoice.month)."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+    raw = pa.input_stream(str(path))  # gzip inflated by its extension
+    reader = pj.open_json(raw, read_options=pj.ReadOptions(block_size=block_size),
+                          parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"))
+    out_schema = reader.schema.append(pa.field("file_row_number", pa.int64()))
+
+    def batches():
+        first = 0
+        try:
+            for batch in reader:
+                rows = pa.arange(first, first + batch.num_rows)
+                first += batch.num_rows
+                yield pa.RecordBatch.from_arrays([*batch.columns, rows], schema=out_schema)
+        finally:
+            raw.close()
+
+    if split:
+        import pyarrow.compute as pc
+        struct, member, spill = split
+        key_of = lambda b: pc.struct_field(b.column(struct), member)  # noqa: E731
+        return pa.RecordBatchReader.from_batches(out_schema, _split_aside(batches(), out_schema, key_of, spill))
+    return pa.RecordBatchReader.from_batches(out_schema, batches())
 
 
 def raw_relation(path: Path, columns: list[str], renames: dict[int, str], stream: str | None = None,

@@ -447,6 +447,21 @@ def test_a_row_missing_from_the_tag_lookup_fails_loudly(gcp_generated):
         con.execute(query).fetchall()
 
 
+def test_a_missing_tag_list_and_an_empty_one_share_the_lookup(gcp_generated, gcp_normalized, tmp_path):
+    """DuckDB hashes a NULL list and an empty list alike: a Parquet file holding both (rows
+    without labels at all, others with []) must still find every row's Tags, the same as before."""
+    src = gcp_generated["parquet"]
+    edited = tmp_path / "nulls.parquet"
+    duckdb.sql(f"COPY (SELECT * REPLACE (CASE WHEN len(labels) = 0 AND hash(usage_start_time, sku) % 2 = 0 "
+               f"THEN NULL ELSE labels END AS labels) FROM '{src}') TO '{edited}' (FORMAT parquet)")
+    [(nulls, empties)] = duckdb.sql(f"SELECT count(*) FILTER (WHERE labels IS NULL), count(*) FILTER (WHERE len(labels) = 0) "
+                                    f"FROM '{edited}'").fetchall()
+    assert nulls > 0 and empties > 0
+    normalize("gcp-billing", [edited], tmp_path / "out")
+    tags = "SELECT x_SourceRow, Tags FROM T ORDER BY x_SourceRow"
+    assert q(tmp_path / "out", tags) == q(gcp_normalized["parquet"], tags)
+
+
 def test_float_amounts_convert_as_their_text_does():
     """float_decimal_sql skips the text for doubles where that provably gives the same decimal:
     checked against the text route on 400k doubles of every magnitude and fraction length, and
