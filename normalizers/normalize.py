@@ -149,7 +149,8 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
             raise  # a mapping table gave a value outside its column's values: a bug, not bad input
         if fast_csv and re.search(r"Expected \d+ columns, got \d+", str(exc)):
             raise RaggedCsv() from exc
-        raise explain_failure(module, mappings, exc) from exc
+        named = next((e for m in mappings for e in getattr(m, "stream_errors", [])), None)
+        raise (named or explain_failure(module, mappings, exc)) from exc
     finally:
         for name in streams:
             if name:

@@ -3,6 +3,8 @@ Everything is read as text first, so that a bad value is reported with its row a
 instead of being guessed at by a type sniffer."""
 from __future__ import annotations
 
+import re
+
 import csv
 import gzip
 import io
@@ -185,23 +187,38 @@ def _split_aside(batches, schema: pa.Schema, key_of, spill_path: Path):
 
 
 def arrow_json_batches(path: Path, schema: pa.Schema, split: tuple[str, str, Path] | None = None,
-                       block_size: int = 4 << 20) -> pa.RecordBatchReader:
+                       errors: list | None = None, block_size: int = 4 << 20) -> pa.RecordBatchReader:
     """A newline-delimited JSON file (gzipped or not) as a stream of Arrow batches of `schema`
     (fields a line leaves out are null, others skipped) plus `file_row_number`, the 0-based line:
     parsed on pyarrow's threads and streamed, so DuckDB numbers no rows itself (its row_number()
     window ran the whole pass on one core). `split=(struct, member, spill)`: as for
-    arrow_csv_batches, keyed on a struct's member (a GCP export's invoice.month)."""
+    arrow_csv_batches, keyed on a struct's member (a GCP export's invoice.month). A line that is
+    not JSON is appended to `errors` as a BadInputError naming it (pyarrow counts rows per block;
+    DuckDB, reading the stream, reports only its own failure)."""
     import pyarrow as pa
     import pyarrow.json as pj
     raw = pa.input_stream(str(path))  # gzip inflated by its extension
-    reader = pj.open_json(raw, read_options=pj.ReadOptions(block_size=block_size),
-                          parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"))
+    try:  # (the first block is parsed here)
+        reader = pj.open_json(raw, read_options=pj.ReadOptions(block_size=block_size),
+                              parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"))
+    except pa.ArrowInvalid as exc:
+        raw.close()
+        raise _json_line_error(path, exc, 0) or exc
     out_schema = reader.schema.append(pa.field("file_row_number", pa.int64()))
 
     def batches():
         first = 0
         try:
-            for batch in reader:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except pa.ArrowInvalid as exc:
+                    named = _json_line_error(path, exc, first)
+                    if errors is not None and named:
+                        errors.append(named)
+                    raise
                 rows = pa.arange(first, first + batch.num_rows)
                 first += batch.num_rows
                 yield pa.RecordBatch.from_arrays([*batch.columns, rows], schema=out_schema)
@@ -214,6 +231,13 @@ def arrow_json_batches(path: Path, schema: pa.Schema, split: tuple[str, str, Pat
         key_of = lambda b: pc.struct_field(b.column(struct), member)  # noqa: E731
         return pa.RecordBatchReader.from_batches(out_schema, _split_aside(batches(), out_schema, key_of, spill))
     return pa.RecordBatchReader.from_batches(out_schema, batches())
+
+
+def _json_line_error(path: Path, exc: Exception, first: int) -> BadInputError | None:
+    """pyarrow's JSON error as a BadInputError naming the file's line (pyarrow counts rows from 0
+    in each block; `first`: the lines before the block)."""
+    found = re.search(r"(.*?)\.? in row (\d+)", str(exc))
+    return BadInputError(path.name, f"not a JSON object: {found.group(1)}", first + int(found.group(2)) + 1) if found else None
 
 
 def raw_relation(path: Path, columns: list[str], renames: dict[int, str], stream: str | None = None,

@@ -189,6 +189,15 @@ def test_json_lines_as_bigquery_writes_them(gcp_generated, tmp_path):
     with pytest.raises(BadInputError) as err:
         normalize("gcp-billing", [broken], tmp_path / "out2")
     assert (err.value.file, err.value.row, err.value.column) == ("broken.json", 42, "usage_start_time")
+    # A line that is not JSON is named by its line, in the first block read or a later one
+    # (pyarrow counts rows per block of 4 MB, ~2,000 lines here).
+    for line in (7, 15_000):
+        cut = tmp_path / f"cut-{line}.json"
+        cut.write_text("\n".join(lines[:line - 1] + [lines[line - 1][:50]] + lines[line:]) + "\n")
+        with pytest.raises(BadInputError) as err:
+            normalize("gcp-billing", [cut], tmp_path / f"out-{line}")
+        assert (err.value.file, err.value.row) == (cut.name, line) and "not a JSON object" in err.value.message
+        assert not list((tmp_path / f"out-{line}").rglob("*.parquet"))  # nothing half-written
 
 
 def test_one_delivery_of_csv_and_parquet_files(gcp_generated, tmp_path):
