@@ -3,11 +3,10 @@ Everything is read as text first, so that a bad value is reported with its row a
 instead of being guessed at by a type sniffer."""
 from __future__ import annotations
 
-import re
-
 import csv
 import gzip
 import io
+import re
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
