@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from .errors import BadInputError
-from .sources import arrow_csv_batches, is_json, is_parquet
+from .sources import arrow_csv_batches, is_parquet
 
 
 class _Sources(Mapping):
@@ -110,7 +110,7 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
             if stream is not None:  # files read in Python (JSON pages, JSON lines) hand over Arrow
                 streams[-1] = f"__src_{i}_{uuid.uuid4().hex[:8]}"
                 con.register(streams[-1], stream)
-            elif fast_csv and not is_parquet(m.path) and not is_json(m.path):
+            elif fast_csv and not is_parquet(m.path):
                 streams[-1] = f"__src_{i}_{uuid.uuid4().hex[:8]}"
                 renames = getattr(m, "renames", None)  # None: every column (sources without a rename map)
                 position = next((p for p, n in renames.items() if n == key), None) if split else None

@@ -132,11 +132,9 @@ GENERATORS = {"aws-cur": "aws_cur", "gcp-billing": "gcp_billing", "azure-cost": 
 
 
 def _default_format(source: str, out: Path, formats: tuple[str, ...]) -> str:
-    for suffix in (".parquet", ".json"):
-        if out.name.endswith(suffix) and suffix[1:] in formats:
-            return suffix[1:]
-    if out.name.endswith(".parquet"):
-        return next(f for f in formats if "parquet" in f)
+    for suffix in ("parquet", "json"):  # the format the file name asks for (cur2-parquet...)
+        if out.name.endswith(f".{suffix}"):
+            return next((f for f in formats if suffix in f), formats[0])
     return formats[0]
 
 
