@@ -93,6 +93,9 @@ def test_month_lands_whole_and_only_when_new_rows_arrive(export, tmp_path):
     assert sum(Decimal(r["cost"]) for r in rows) == sum(Decimal(repr(c)) for c in costs)
     assert json.loads(rows[0]["project.labels"]) == [{"key": "team", "value": "ml-research"}]
     assert {r["invoice.month"] for r in rows} == {"202610"}
+    # a table without ingestion-time partitions is read whole
+    downloads = [q for q in _queries(client, cfg.table) if q.startswith("SELECT *")]
+    assert downloads and not any("_PARTITIONTIME" in q for q in downloads)
     # No new export: nothing is queried out or landed again.
     assert sync_bigquery(root, "gcp-billing", cfg, "2026-10") == []
     # GCP adds a late row to the month: the whole month is exported again and replaces it.
@@ -100,6 +103,55 @@ def test_month_lands_whole_and_only_when_new_rows_arrive(export, tmp_path):
     [(again, new)] = sync_bigquery(root, "gcp-billing", cfg, "2026-10")
     assert new and len(landed_rows(again)) == len(costs) + 1
     assert root.latest_delivery("gcp-billing", "2026-10").delivery_id == again.delivery_id
+
+
+@pytest.fixture
+def partitioned(emulator, request):
+    """A table partitioned by ingestion time (`_PARTITIONTIME`), as Google's billing export is."""
+    cfg = BigQueryBillingExport(project=PROJECT, dataset="billing", table=f"gcp_billing_export_p_{request.node.name[-12:]}",
+                                api_endpoint=emulator.endpoint)
+    client = cfg.client()
+    client.create_dataset("billing", exists_ok=True)
+    table = bigquery.Table(cfg.table_id, schema=SCHEMA)
+    table.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY)
+    client.create_table(table, exists_ok=True)
+    return cfg, client
+
+
+def _queries(client, table) -> list[str]:
+    """The SQL of the queries run on `table`, as the server recorded their jobs."""
+    return [j.query for j in client.list_jobs(max_results=1000) if getattr(j, "query", None) and table in j.query]
+
+
+def test_partitioned_table_is_read_from_the_months_first_partition_on(partitioned, tmp_path):
+    cfg, client = partitioned
+    costs = [1.5, 0.25, 4.0]
+    assert client.insert_rows_json(cfg.table_id, [row(i, "202610", "2026-10-02T01:00:00Z", c) for i, c in enumerate(costs)]) == []
+    assert client.insert_rows_json(cfg.table_id, [row(9, "202609", "2026-10-01T05:00:00Z", 99.0)]) == []
+    [(delivery, new)] = sync_bigquery(DataRoot(tmp_path), "gcp-billing", cfg, "2026-10")
+    rows = landed_rows(delivery)
+    assert new and sorted(Decimal(r["cost"]) for r in rows) == sorted(Decimal(repr(c)) for c in costs)
+    queries = _queries(client, cfg.table)
+    assert any("min(_PARTITIONTIME)" in q for q in queries)  # the watermark finds the first partition
+    downloads = [q for q in queries if q.startswith("SELECT *")]
+    assert len(downloads) == 1 and "_PARTITIONTIME >= @first_partition OR _PARTITIONTIME IS NULL" in downloads[0]
+
+
+def test_rows_outside_the_partitions_read_send_the_download_over_the_whole_table(partitioned, tmp_path, monkeypatch):
+    """The emulator puts every row in today's partition, so a row of the month in a partition
+    before the bound cannot be made here: the pruned query is narrowed instead (the server runs
+    both queries for real), leaving one row out."""
+    from pipelines.remote import bigquery as bigquery_delivery
+    cfg, client = partitioned
+    costs = [1.5, 0.25, 4.0]
+    assert client.insert_rows_json(cfg.table_id, [row(i, "202610", "2026-10-02T01:00:00Z", c) for i, c in enumerate(costs)]) == []
+    real = bigquery_delivery.month_rows_sql
+    monkeypatch.setattr(bigquery_delivery, "month_rows_sql",
+                        lambda table_id, pruned: real(table_id, pruned) + (" AND cost < 4" if pruned else ""))
+    [(delivery, _)] = sync_bigquery(DataRoot(tmp_path), "gcp-billing", cfg, "2026-10")
+    assert sorted(Decimal(r["cost"]) for r in landed_rows(delivery)) == sorted(Decimal(repr(c)) for c in costs)
+    downloads = [q for q in _queries(client, cfg.table) if q.startswith("SELECT *")]
+    assert sorted("_PARTITIONTIME" in q for q in downloads) == [False, True]
 
 
 def test_unreachable_bigquery_is_a_clear_error(tmp_path):

@@ -4,7 +4,15 @@ For a billing period (an invoice month) the table is asked for its newest export
 count; only when those moved since the last landing is the month exported again, whole (GCP adds
 late rows to a month; the month is the unit that replaces). Rows are written in the flattened
 CSV form of the BigQuery console/CSV export (`service.description`, repeated records as JSON),
-the same form `aispend normalize gcp-billing` reads from files."""
+the same form `aispend normalize gcp-billing` reads from files.
+
+BigQuery bills a query by the bytes of the columns it reads, over every partition it cannot
+skip. Where the table is partitioned by ingestion time (as the billing export is: the
+`_PARTITIONTIME` pseudo column), the month's download reads only the partitions from the
+earliest one holding a row of that month, found by the watermark query (whose two narrow
+columns are the only ones read over the whole table), and the streaming buffer (NULL). No
+assumption about which time Google partitions by is needed; and should the download still find
+fewer rows than the watermark counted, it is repeated over the whole table."""
 from __future__ import annotations
 
 import csv
@@ -90,32 +98,30 @@ def sync_bigquery(root: DataRoot, source: str, export: BigQueryBillingExport, pe
     from google.cloud import bigquery
     state_file = root.landing(source) / "_bigquery_state.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
-    month = bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter("month", "STRING", _month(period))])
+    month = [bigquery.ScalarQueryParameter("month", "STRING", _month(period))]
     retry = bigquery.DEFAULT_RETRY.with_timeout(RETRY_SECONDS)
     try:
         client = export.client()
+        table = client.get_table(export.table_id, retry=retry)
+        partitioned = table.time_partitioning is not None and table.time_partitioning.field is None
+        first = ", min(_PARTITIONTIME) AS first_partition" if partitioned else ""
         mark = list(client.query(
-            f"SELECT max(export_time) AS last_export, count(*) AS n FROM `{export.table_id}` "
-            f"WHERE invoice.month = @month", job_config=month, retry=retry, job_retry=None,
-            timeout=20).result(retry=retry, timeout=120))[0]
+            f"SELECT max(export_time) AS last_export, count(*) AS n{first} FROM `{export.table_id}` "
+            f"WHERE invoice.month = @month", job_config=bigquery.QueryJobConfig(query_parameters=month),
+            retry=retry, job_retry=None, timeout=20).result(retry=retry, timeout=120))[0]
         if not mark["n"]:
             return []
         watermark = f"{mark['last_export'].isoformat()}|{mark['n']}"
         if state.get(period) == watermark and root.latest_delivery(source, period):
             return []  # no row exported since the last landing
-        columns = _columns(client.get_table(export.table_id, retry=retry).schema)
-        rows = client.query(f"SELECT * FROM `{export.table_id}` WHERE invoice.month = @month",
-                            job_config=month, retry=retry, job_retry=None).result(retry=retry, timeout=600)
         staging = root.staging()
         try:
             target = staging / f"{export.table}-{_month(period)}.csv"
-            with open(target, "w", newline="", encoding="utf-8") as fh:
-                writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-                writer.writeheader()
-                for row in rows:
-                    flat: dict = {}
-                    _flatten("", dict(row.items()), flat)
-                    writer.writerow(flat)
+            first_partition = [bigquery.ScalarQueryParameter("first_partition", "TIMESTAMP", mark["first_partition"])
+                               ] if partitioned else []
+            written = _download(client, export.table_id, month + first_partition, partitioned, table.schema, target, retry)
+            if partitioned and written < mark["n"]:  # a row of the month outside the partitions read
+                _download(client, export.table_id, month, False, table.schema, target, retry)
             landed = root.land(source, period, [target])
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -125,3 +131,27 @@ def sync_bigquery(root: DataRoot, source: str, export: BigQueryBillingExport, pe
     state[period] = watermark
     state_file.write_text(json.dumps(state, indent=2, sort_keys=True))
     return [landed]
+
+
+def month_rows_sql(table_id: str, pruned: bool) -> str:
+    """SQL: every row of the invoice month @month; `pruned`: read only the partitions from
+    @first_partition on and the streaming buffer (whose rows have no partition yet)."""
+    where = " AND (_PARTITIONTIME >= @first_partition OR _PARTITIONTIME IS NULL)" if pruned else ""
+    return f"SELECT * FROM `{table_id}` WHERE invoice.month = @month{where}"
+
+
+def _download(client, table_id: str, params: list, pruned: bool, schema, target, retry) -> int:
+    """Write the month's rows to `target` as the flattened CSV export; returns the row count."""
+    from google.cloud import bigquery
+    rows = client.query(month_rows_sql(table_id, pruned), job_config=bigquery.QueryJobConfig(query_parameters=params),
+                        retry=retry, job_retry=None).result(retry=retry, timeout=600)
+    written = 0
+    with open(target, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=_columns(schema), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            flat: dict = {}
+            _flatten("", dict(row.items()), flat)
+            writer.writerow(flat)
+            written += 1
+    return written
