@@ -66,11 +66,23 @@ def emulator():
 
 @pytest.fixture
 def export(emulator, request):
-    cfg = BigQueryBillingExport(project=PROJECT, dataset="billing", table=f"gcp_billing_export_v1_{request.node.name[-12:]}",
-                                api_endpoint=emulator.endpoint)
+    return _table(emulator, f"gcp_billing_export_v1_{request.node.name[-12:]}")
+
+
+@pytest.fixture
+def partitioned(emulator, request):
+    """A table partitioned by ingestion time (`_PARTITIONTIME`), as Google's billing export is."""
+    return _table(emulator, f"gcp_billing_export_p_{request.node.name[-12:]}",
+                  bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY))
+
+
+def _table(emulator, name: str, partitioning=None):
+    cfg = BigQueryBillingExport(project=PROJECT, dataset="billing", table=name, api_endpoint=emulator.endpoint)
     client = cfg.client()
     client.create_dataset("billing", exists_ok=True)
-    client.create_table(bigquery.Table(cfg.table_id, schema=SCHEMA), exists_ok=True)
+    table = bigquery.Table(cfg.table_id, schema=SCHEMA)
+    table.time_partitioning = partitioning
+    client.create_table(table, exists_ok=True)
     return cfg, client
 
 
@@ -103,19 +115,6 @@ def test_month_lands_whole_and_only_when_new_rows_arrive(export, tmp_path):
     [(again, new)] = sync_bigquery(root, "gcp-billing", cfg, "2026-10")
     assert new and len(landed_rows(again)) == len(costs) + 1
     assert root.latest_delivery("gcp-billing", "2026-10").delivery_id == again.delivery_id
-
-
-@pytest.fixture
-def partitioned(emulator, request):
-    """A table partitioned by ingestion time (`_PARTITIONTIME`), as Google's billing export is."""
-    cfg = BigQueryBillingExport(project=PROJECT, dataset="billing", table=f"gcp_billing_export_p_{request.node.name[-12:]}",
-                                api_endpoint=emulator.endpoint)
-    client = cfg.client()
-    client.create_dataset("billing", exists_ok=True)
-    table = bigquery.Table(cfg.table_id, schema=SCHEMA)
-    table.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY)
-    client.create_table(table, exists_ok=True)
-    return cfg, client
 
 
 def _queries(client, table) -> list[str]:
