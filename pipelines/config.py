@@ -106,7 +106,8 @@ def load_config(path: Path | None, data_dir: Path | None = None) -> Config:
 # Remote delivery settings: section key -> (the one source it serves, its type, allowed, required).
 _REMOTES = {
     "s3": ("aws-cur", S3Config, {"bucket", "prefix", "endpoint_url", "region", "profile"}, ("bucket",)),
-    "bigquery": ("gcp-billing", BigQueryBillingExport, {"project", "dataset", "table", "location", "api_endpoint"},
+    "bigquery": ("gcp-billing", BigQueryBillingExport,
+                 {"project", "dataset", "table", "location", "api_endpoint", "storage_api_endpoint"},
                  ("project", "dataset", "table")),
     "blob": ("azure-cost", BlobConfig, {"container", "prefix", "connection_string_env"}, ("container",)),
 }
@@ -127,6 +128,9 @@ def _remote(path: Path, name: str, key: str, raw):
     for k in required:
         if k not in raw:
             raise ConfigError(f"{path}: '{where}.{k}' is required")
+    if key == "bigquery" and "api_endpoint" in raw and "storage_api_endpoint" not in raw:
+        raise ConfigError(f"{path}: '{where}.storage_api_endpoint' (host:port of its Storage Read API) "
+                          f"is required with api_endpoint")
     return kind(**raw)
 
 

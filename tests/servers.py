@@ -100,6 +100,61 @@ class CuttingProxy:
             upstream.close()
 
 
+class CuttingTcpProxy:
+    """A TCP proxy in front of a real server (here BigQuery's Storage Read API, gRPC over one
+    HTTP/2 connection) that, once `cut_after` bytes have come back from the server on a
+    connection, drops it (once); with `stay_down`, it then drops every new connection at once
+    until `down` is cleared: a server failing mid-download and staying away. `cuts` counts the
+    connections cut mid-stream."""
+
+    def __init__(self, upstream_port: int, cut_after: int | None = None, stay_down: bool = False):
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.port = free_port()
+        self.cut_after = cut_after
+        self.stay_down = stay_down
+        self.down = False
+        self.cuts = 0
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self._server.close()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            if self.down:
+                conn.close()
+                continue
+            upstream = socket.create_connection(self.upstream)
+            threading.Thread(target=self._pipe, args=(conn, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, conn, True), daemon=True).start()
+
+    def _pipe(self, src, dst, from_server: bool):
+        sent = 0
+        try:
+            while data := src.recv(65536):
+                if from_server and self.cut_after is not None and sent + len(data) > self.cut_after:
+                    dst.sendall(data[: self.cut_after - sent])
+                    self.cuts += 1
+                    self.cut_after, self.down = None, self.stay_down
+                    raise OSError("cut")
+                dst.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+
+
 class ServerProcess:
     """A server process this test session starts, waits for, and stops by its own PID."""
 
@@ -134,12 +189,12 @@ class BigQueryEmulator(ServerProcess):
 
     def __init__(self, venv, project: str):
         import urllib.request
-        self.rest_port, grpc_port = free_port(), free_port()
+        self.rest_port, self.grpc_port = free_port(), free_port()
         self.endpoint = f"http://127.0.0.1:{self.rest_port}"
         super().__init__(
             "bqemulator",
             [str(venv / "bin" / "bqemulator"), "start", "--rest-host", "127.0.0.1", "--rest-port", str(self.rest_port),
-             "--grpc-host", "127.0.0.1", "--grpc-port", str(grpc_port), "--project", project],
+             "--grpc-host", "127.0.0.1", "--grpc-port", str(self.grpc_port), "--project", project],
             lambda: urllib.request.urlopen(f"{self.endpoint}/bigquery/v2/projects/{project}/datasets", timeout=2),
             timeout=90)
 

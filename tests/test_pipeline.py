@@ -256,3 +256,7 @@ def test_remote_config_errors_name_the_key(tmp_path):
     cfg.write_text("sources:\n  gcp-billing:\n    bigquery:\n      project: p\n      dataset: d\n")
     result = CliRunner().invoke(main, ["run", "--config", str(cfg)])
     assert result.exit_code != 0 and "'sources.gcp-billing.bigquery.table' is required" in result.stderr
+    cfg.write_text("sources:\n  gcp-billing:\n    bigquery:\n      project: p\n      dataset: d\n      table: t\n"
+                   "      api_endpoint: http://127.0.0.1:9050\n")
+    result = CliRunner().invoke(main, ["run", "--config", str(cfg)])
+    assert result.exit_code != 0 and "'sources.gcp-billing.bigquery.storage_api_endpoint'" in result.stderr
