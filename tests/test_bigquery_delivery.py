@@ -1,5 +1,6 @@
 """The GCP billing export read from BigQuery, here the PyPI emulator `bqemulator` started by the
-test on 127.0.0.1 (a real server speaking BigQuery's REST API), with the export's nested schema."""
+test on 127.0.0.1 (a real server speaking BigQuery's REST API and, over gRPC, its Storage Read
+API), with the export's nested schema."""
 from __future__ import annotations
 
 import re
