@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BadInputError
-from .focus_contract import COLUMNS as FOCUS_COLUMNS, DATETIME, DECIMAL, JSON, MAPPED_VALUES, select_list
+from .focus_contract import COLUMNS as FOCUS_COLUMNS, DATETIME, DECIMAL, JSON, MAPPED_VALUES, select_list, utc
 from .sources import bad_input_sql, currency_sql, decimal_sql, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql
 
 SOURCE = "azure-cost"
@@ -271,8 +271,8 @@ def _case(column: str, values: dict[str, str | None]) -> str:
 
 def _date(mapping: FileMapping, canon: str) -> str:
     """MM/DD/YYYY (EA, MCA) or ISO 8601 text -> TIMESTAMP in UTC (the session time zone, see
-    normalize.connect); a value that is neither is bad input. Plain TIMESTAMP, cast to TIMESTAMPTZ
-    by the FOCUS select list: adding a day or a month to a TIMESTAMPTZ goes through ICU (3x)."""
+    normalize.connect); a value that is neither is bad input. Plain TIMESTAMP, made TIMESTAMPTZ
+    by focus_contract.utc last: adding a day or a month to a TIMESTAMPTZ goes through ICU (3x)."""
     raw = f"NULLIF(trim(CAST({canon} AS VARCHAR)), '')"
     parsed = (f"CASE WHEN contains({raw}, '/') THEN try_strptime({raw}, ['%m/%d/%Y', '%m/%d/%Y %H:%M:%S', "
               f"'%m/%d/%Y %I:%M:%S %p']) ELSE CAST(TRY_CAST({raw} AS TIMESTAMPTZ) AS TIMESTAMP) END")
@@ -382,14 +382,14 @@ def focus_expressions(source_names: dict[str, str]) -> dict[str, str]:
         "BillingAccountType": "'Billing Account'",
         "BillingCurrency": currency_sql("currency", cur_col),
         # Azure's BillingPeriodEndDate is the last day of the period; FOCUS's end is exclusive.
-        "BillingPeriodEnd": "coalesce(__bp_end + INTERVAL 1 DAY, date_trunc('month', __date) + INTERVAL 1 MONTH)",
-        "BillingPeriodStart": "coalesce(__bp_start, date_trunc('month', __date))",
+        "BillingPeriodEnd": utc("coalesce(__bp_end + INTERVAL 1 DAY, date_trunc('month', __date) + INTERVAL 1 MONTH)"),
+        "BillingPeriodStart": utc("coalesce(__bp_start, date_trunc('month', __date))"),
         "ChargeCategory": f"CASE WHEN {category} IS NOT NULL THEN {category} ELSE {bad_type} END",
         "ChargeClass": _case("__charge_type", {t: c.charge_class for t, c in types.items()}),
         "ChargeDescription": "coalesce(NULLIF(product, ''), NULLIF(meter_name, ''))",
         "ChargeFrequency": frequency,
-        "ChargePeriodEnd": "__date + INTERVAL 1 DAY",
-        "ChargePeriodStart": "__date",
+        "ChargePeriodEnd": utc("__date + INTERVAL 1 DAY"),
+        "ChargePeriodStart": utc("__date"),
         "CommitmentDiscountCategory": f"CASE WHEN {committed} THEN {_case('__commitment_kind', {k: v[0] for k, v in COMMITMENTS.items()})} END",
         "CommitmentDiscountId": "__commitment_id",
         "CommitmentDiscountName": f"CASE WHEN {committed} THEN coalesce(NULLIF(benefit_name, ''), NULLIF(reservation_name, '')) END",
@@ -470,7 +470,7 @@ def focus_export_expressions(mapping: FileMapping) -> dict[str, str]:
         if col.sql_type == DECIMAL:
             out[name] = f"CAST(NULLIF(CAST({q} AS VARCHAR), '') AS {DEC})"
         elif col.sql_type == DATETIME:
-            out[name] = _date(mapping, name)
+            out[name] = utc(_date(mapping, name))
         elif col.sql_type == JSON:
             text = f"NULLIF(trim(CAST({q} AS VARCHAR)), '')"
             bad = bad_input_sql(where, f"'not a JSON object: ' || left({text}, 80)")

@@ -218,6 +218,14 @@ MAPPED_VALUES: dict[str, tuple[str, ...]] = {
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
+def utc(timestamp: str) -> str:
+    """A plain TIMESTAMP expression, read as UTC, as the TIMESTAMP WITH TIME ZONE a FOCUS file
+    stores. Same value as a CAST in the UTC session (normalize.connect), but the CAST goes through
+    ICU's calendar for every value (80 ns; 0.3 s of CPU per 1M Azure rows over its four datetime
+    columns) where the epoch in microseconds is taken as is."""
+    return f"make_timestamptz(epoch_us({timestamp}))"
+
+
 def _enum(values: Iterable[str]) -> str:
     return "ENUM(" + ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(set(values))) + ")"
 

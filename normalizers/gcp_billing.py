@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import memo
 from .errors import BadInputError
-from .focus_contract import MAPPED_VALUES, select_list
+from .focus_contract import MAPPED_VALUES, select_list, utc
 from .sources import (arrow_json_batches, bad_input_sql, currency_sql, decimal_sql, float_decimal_sql, is_json, is_parquet, not_empty,
                       parquet_schema, raw_relation, read_header, sql_ident, sql_str, summed_totals_sql)
 
@@ -508,9 +508,9 @@ def typed_relation(mapping: FileMapping, stream: str | None = None, where: str |
     # The invoice month is parsed once per row here (it feeds BillingPeriodStart and End).
     return (f"SELECT *, CASE WHEN len(__credit_list) = 0 THEN 0 "
             f"ELSE coalesce(list_sum(list_transform(__credit_list, lambda c: c.amount)), 0) END AS __credit_total, "
-            f"CAST(CASE WHEN __month IS NULL THEN {bad_month} ELSE __month END AS TIMESTAMPTZ) AS __period_start, "
+            f"{utc(f'CASE WHEN __month IS NULL THEN {bad_month} ELSE __month END')} AS __period_start, "
             # plain TIMESTAMP arithmetic: a month added to a TIMESTAMPTZ goes through ICU (5x the cost)
-            f"CAST(__month + INTERVAL 1 MONTH AS TIMESTAMPTZ) AS __period_end "
+            f"{utc('__month + INTERVAL 1 MONTH')} AS __period_end "
             f"FROM (SELECT *, {mapping.number('cost')} AS __billed, {credits} AS __credit_list, "
             f"try_strptime(CAST(invoice_month AS VARCHAR), '%Y%m') AS __month, "
             f"coalesce(cost_type, 'regular') AS __type, "
