@@ -37,6 +37,11 @@ class _Sources(Mapping):
 
 SOURCES = _Sources()
 
+# zstd at level 1, pyarrow's default (DuckDB's is 3): FOCUS files 12% larger (46 -> 52 MB per 1M GCP
+# rows), and writing them, most of a normalize's work, 10% cheaper (6% of the whole `aispend
+# normalize` CPU for GCP Parquet, 0.35 s per 1M rows). Reading them back measured the same.
+FOCUS_PARQUET = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
+
 _BAD_INPUT = re.compile(r"aispend-bad-input\|([^|]*)\|(\d+)\|([^|]*)\|(.*)", re.S)
 
 
@@ -178,7 +183,7 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
         else:  # split by month: one filtered copy each, measured faster than PARTITION_BY
             files = ", ".join(f"'{_escape(f)}'" for f in holding)
             con.execute(f"COPY (SELECT * FROM read_parquet([{files}]) WHERE {month} = '{period}') "
-                        f"TO '{_escape(folder / 'part_0.parquet')}' (FORMAT parquet, COMPRESSION zstd)")
+                        f"TO '{_escape(folder / 'part_0.parquet')}' ({FOCUS_PARQUET})")
         result.partitions[period] = folder
     for f in outputs:
         f.unlink(missing_ok=True)
@@ -218,7 +223,7 @@ def prepare_connection(module, con, mappings) -> None:
 
 
 def _copy(con, query: str, target: Path, params: list | None = None) -> Path:
-    con.execute(f"COPY ({query}) TO '{_escape(target)}' (FORMAT parquet, COMPRESSION zstd)", params or [])
+    con.execute(f"COPY ({query}) TO '{_escape(target)}' ({FOCUS_PARQUET})", params or [])
     return target
 
 
