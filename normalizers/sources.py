@@ -37,12 +37,12 @@ def sql_ident(name: str) -> str:
 def decimal_sql(text: str, try_cast: bool = False) -> str:
     """SQL: text -> DECIMAL(38,12), rounded as DuckDB's own cast rounds it, but ~8x faster for the
     long fractions of float text (0.6299305555555555, 2.3e-05): DuckDB rounds excess digits slowly
-    on 128-bit decimals, so a value under 1e5 is rounded at DECIMAL(18,12) (64-bit) and widened.
-    Identical results (checked on 2M export values and edge cases); a non-number takes the plain
-    cast, so it fails (or, with try_cast, is NULL) as before."""
+    on 128-bit decimals, so a value that fits DECIMAL(18,12) (64-bit, under 1e6) is rounded there
+    and widened. A value that does not (too large, or not a number) takes the plain cast, so it
+    fails (or, with try_cast, is NULL) as before. Identical results (tests/test_decimal_text.py).
+    One parse per value: asking a DOUBLE first whether the value is small cost 40% more."""
     cast = "TRY_CAST" if try_cast else "CAST"
-    return (f"CASE WHEN abs(TRY_CAST({text} AS DOUBLE)) < 100000 "
-            f"THEN CAST({cast}({text} AS DECIMAL(18,12)) AS DECIMAL(38,12)) ELSE {cast}({text} AS DECIMAL(38,12)) END")
+    return f"coalesce(CAST(TRY_CAST({text} AS DECIMAL(18,12)) AS DECIMAL(38,12)), {cast}({text} AS DECIMAL(38,12)))"
 
 
 def currency_sql(value: str, source_column: str, shown: str | None = None) -> str:
