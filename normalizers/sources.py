@@ -39,7 +39,7 @@ def decimal_sql(text: str, try_cast: bool = False) -> str:
     long fractions of float text (0.6299305555555555, 2.3e-05): DuckDB rounds excess digits slowly
     on 128-bit decimals, so a value that fits DECIMAL(18,12) (64-bit, under 1e6) is rounded there
     and widened. A value that does not (too large, or not a number) takes the plain cast, so it
-    fails (or, with try_cast, is NULL) as before. Identical results (tests/test_decimal_text.py).
+    fails (or, with try_cast, is NULL) as before. Identical results (tests/test_sql_conversions.py).
     One parse per value: asking a DOUBLE first whether the value is small cost 40% more."""
     cast = "TRY_CAST" if try_cast else "CAST"
     return f"coalesce(CAST(TRY_CAST({text} AS DECIMAL(18,12)) AS DECIMAL(38,12)), {cast}({text} AS DECIMAL(38,12)))"

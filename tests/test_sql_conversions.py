@@ -1,8 +1,11 @@
-"""decimal_sql (export text -> DECIMAL(38,12)) takes a 64-bit shortcut where a value fits: it must
-give exactly what DuckDB's own cast to DECIMAL(38,12) gives, and fail where that cast fails."""
+"""The SQL conversions that take a shortcut for speed give exactly what the plain cast gives:
+decimal_sql (export text -> DECIMAL(38,12), through a 64-bit decimal where a value fits) and
+focus_contract.utc (TIMESTAMP -> TIMESTAMPTZ through the epoch instead of ICU)."""
 import duckdb
 import pytest
 
+from normalizers.focus_contract import utc
+from normalizers.normalize import connect
 from normalizers.sources import decimal_sql
 
 EDGES = ["999999.9999999999995", "999999.9999999999994", "-999999.9999999999995", "99999.99999999999995",
@@ -37,3 +40,15 @@ def test_text_that_is_no_number_fails_or_is_null():
     with pytest.raises(duckdb.ConversionException):
         con.execute(f"SELECT {decimal_sql('$1')}", ["12,5"]).fetchall()
     assert con.execute(f"SELECT {decimal_sql('$1', try_cast=True)}", ["12,5"]).fetchone()[0] is None
+
+
+def test_utc_equals_the_cast_in_the_normalizers_session():
+    con = connect()  # the session normalizers run in (UTC)
+    con.execute("SELECT setseed(0.23)")
+    # microsecond timestamps from 1901 to 2100, DST dates of other zones, month and day edges
+    con.execute("CREATE TABLE t AS SELECT TIMESTAMP '1901-01-01' + to_microseconds(CAST(random() * 6.3e15 AS BIGINT)) AS ts "
+                "FROM range(100000) UNION ALL SELECT unnest([TIMESTAMP '1970-01-01', TIMESTAMP '1969-12-31 23:59:59.999999', "
+                "TIMESTAMP '2026-03-29 02:30:00', TIMESTAMP '2026-10-25 02:30:00', TIMESTAMP '2024-02-29 00:00:00', NULL])")
+    differ = con.execute(f"SELECT count(*), any_value(ts) FROM t WHERE {utc('ts')} IS DISTINCT FROM CAST(ts AS TIMESTAMPTZ)").fetchone()
+    assert differ[0] == 0, f"first timestamp converted differently: {differ[1]!r}"
+    assert con.execute(f"SELECT typeof({utc('ts')}) FROM t LIMIT 1").fetchone()[0] == "TIMESTAMP WITH TIME ZONE"
