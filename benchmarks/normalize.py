@@ -7,8 +7,8 @@ Targets (issue #2): at least 0.7x the plain copy's speed; peak RSS under 2 GB an
 5M rows than at 1M. The plain copy is measured twice, and the ratio of record is the lower:
 - `default`: as the issue writes it, `COPY (...) TO 'x.parquet' (FORMAT parquet)`, DuckDB's own
   writer defaults (Snappy);
-- `same`: with the writer settings of our FOCUS files (normalize.FOCUS_PARQUET: zstd level 1,
-  32k-row groups), so that neither side gains by its codec.
+- `same`: with the writer settings of our FOCUS files (normalize.FOCUS_PARQUET: Snappy in
+  32k-row groups), so that neither side gains by its writer settings.
 `CPU ratio` is the plain copy's (`same`) CPU time over ours: what the wall-time ratio tends to on
 a machine whose cores are busy with other work. `FOCUS copy` is the `same` plain copy of our own
 output: the cost of reading and writing the 65 FOCUS columns alone, with no mapping at all (a
