@@ -38,9 +38,9 @@ class _Sources(Mapping):
 SOURCES = _Sources()
 
 # How FOCUS files are written; writing them is most of a normalize's work (measured per 1M rows):
-# - Snappy, the default of DuckDB, pyarrow and Spark: against zstd level 1, writing 15% faster
-#   (2.9 -> 2.5 s for GCP's 1M FOCUS rows), analysts' queries over the files 15-20% faster (the
-#   views read Parquet), files 43% larger (54 -> 77 MB), a cost worth less than either;
+# - Snappy, the default of DuckDB, pyarrow and Spark: against zstd level 1, the write alone 15%
+#   faster (2.9 -> 2.5 s for GCP's 1M FOCUS rows; a whole normalize within noise), analysts'
+#   queries over the files 15-20% faster (the views read Parquet), files 43% larger (54 -> 77 MB);
 # - row groups of 32k rows instead of DuckDB's 123k: the writer's buffers of 65 columns stay in
 #   cache (the write alone 3.4 -> 2.8 CPU s; `aispend normalize` 7-10% faster for Azure and GCP,
 #   16k the same, 64k between), the file 1% larger.
