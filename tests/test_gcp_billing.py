@@ -473,20 +473,28 @@ def test_a_missing_tag_list_and_an_empty_one_share_the_lookup(gcp_generated, gcp
 
 def test_float_amounts_convert_as_their_text_does():
     """float_decimal_sql skips the text for doubles where that provably gives the same decimal:
-    checked against the text route on 400k doubles of every magnitude and fraction length, and
-    on edge cases (the bound, ties at the 13th place, long fractions, large values)."""
+    checked against the text route on 400k doubles of every magnitude and fraction length, on
+    values next to a tie at the 13th place (the shortcut's margin), on integers around 2^53,
+    and on edge cases (the bounds, long fractions, large values)."""
     from normalizers.sources import decimal_sql, float_decimal_sql
     con = duckdb.connect()
     con.execute("SELECT setseed(0.42)")  # the same doubles on every run
     con.execute("CREATE TABLE t AS SELECT round((random() - 0.5) * pow(10, (i % 13) - 6), CAST((i // 13) % 16 AS INTEGER)) AS x "
                 "FROM range(200000) r(i) UNION ALL SELECT (random() - 0.5) * pow(10, (i % 13) - 6) FROM range(200000) r(i) "
+                # k + 0.5 +- d units of the 12th place, for magnitudes up to the bound: ties and near-ties
+                "UNION ALL SELECT (CAST(floor(random() * pow(10, i % 16)) AS DOUBLE) + 0.5 + (i % 7 - 3) * 0.06) * 1e-12 "
+                "FROM range(100000) r(i) "
+                "UNION ALL SELECT (9007199254740992 - 50 + i) * CASE WHEN i % 2 = 0 THEN 1 ELSE -1 END FROM range(100) r(i) "
                 "UNION ALL SELECT unnest([999.999999999999, 1000.0, -999.9999999999995, 0.0, -0.0, 0.1, 5e-13, 1.5e-12, "
-                "0.6299305555555555, 2.3e-05, 2144047674.0, 4503.6, 0.000277777777777778, 123.456789012345])")
+                "0.6299305555555555, 2.3e-05, 2144047674.0, 4503.6, 0.000277777777777778, 123.456789012345, "
+                "1753184175390720.0, 1e15, 1e16, 1e20, 33.94000000040978, 999.9999999999994, 999.9999999999996])")
     differ = con.execute(f"SELECT count(*), any_value(x) FROM t WHERE ({float_decimal_sql('x')}) "
                          f"IS DISTINCT FROM ({decimal_sql('CAST(x AS VARCHAR)')})").fetchone()
     assert differ[0] == 0, f"first value converted differently: {differ[1]!r}"
-    fast = con.execute("SELECT count(*) FROM t WHERE abs(x) < 1000 AND CAST(CAST(x AS DECIMAL(18,12)) AS DOUBLE) = x").fetchone()[0]
-    assert fast > 100_000  # the shortcut is taken, not only the text route
+    # the shortcuts are taken, not only the text route
+    [(near, whole)] = con.execute("SELECT count(*) FILTER (WHERE abs(x) < 1000 AND abs(x * 1e12 - round(x * 1e12)) < 0.35), "
+                                  "count(*) FILTER (WHERE abs(x) >= 1000 AND x = round(x)) FROM t").fetchall()
+    assert near > 200_000 and whole > 1_000
 
 
 def test_sources_are_imported_on_demand_and_a_parquet_run_needs_no_pyarrow(gcp_generated, tmp_path):
