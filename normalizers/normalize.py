@@ -1,4 +1,4 @@
-"""Run a source's FOCUS query with DuckDB and write Parquet, one file per billing period.
+"""Run a source's FOCUS query with DuckDB and write Parquet, a folder of files per billing period.
 
 Nothing is written where readers look: output goes to a staging folder that the caller
 publishes (pipelines/storage.py) only after the checks pass."""
@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from .errors import BadInputError
-from .sources import arrow_csv_batches, is_parquet
+from .sources import arrow_csv_batches, is_parquet, sql_str
 
 
 class _Sources(Mapping):
@@ -45,6 +45,10 @@ SOURCES = _Sources()
 #   cache (the write alone 3.4 -> 2.8 CPU s; `aispend normalize` 7-10% faster for Azure and GCP,
 #   16k the same, 64k between), the file 1% larger.
 FOCUS_PARQUET = "FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 32768"
+# A new file every 32 row groups (about 1M rows): a Parquet writer keeps every row group's
+# metadata until its file closes, so one file per billing period made peak RSS grow with rows
+# (GCP Parquet: 385-395 MB at 1M rows, 414-416 at 10M; 393-397 at 10M with rotation).
+FOCUS_FILE_ROW_GROUPS = 32
 
 _BAD_INPUT = re.compile(r"aispend-bad-input\|([^|]*)\|(\d+)\|([^|]*)\|(.*)", re.S)
 
@@ -72,7 +76,8 @@ class NormalizeResult:
 
 def normalize(source: str, inputs: list[Path], out_dir: Path,
               con: duckdb.DuckDBPyConnection | None = None, options: dict | None = None) -> NormalizeResult:
-    """Normalize the files of one delivery into `out_dir/billing_period=YYYY-MM/*.parquet`.
+    """Normalize the files of one delivery into `out_dir/billing_period=YYYY-MM/*.parquet` (one
+    file per FOCUS_FILE_ROW_GROUPS row groups).
     `options`: keyword arguments for the source's FileMapping from the config (see the
     module's CONFIG_OPTIONS, e.g. the expense formats mapped in the config).
     Raises BadInputError naming the file (and row and column) on bad input."""
@@ -99,8 +104,9 @@ class RaggedCsv(Exception):
 def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> NormalizeResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = [m.path for m in mappings]
-    # One output file per pass: PARTITION_BY buffers every partition's writer and was 4x slower
-    # in the benchmark. A file holding several billing periods is split after, by a rewrite; so
+    # One output (a folder of rotated files) per pass: PARTITION_BY buffers every partition's
+    # writer and was 4x slower in the benchmark. Output holding several billing periods is split
+    # after, by a rewrite; so
     # a one-file delivery of a source whose period is one column (GCP's invoice month, which
     # carries late rows of last month) is normalized in two passes instead: the rows of the
     # file's main value of that column, then the others (spilled aside by the CSV reader, or
@@ -133,7 +139,7 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
             if len(values) > 1 and values[0][0] is not None:
                 where, params = f"{key} = $1", [values[0][0]]
         outputs.append(_copy(con, module.focus_query(mappings, streams, where=where) if where
-                             else module.focus_query(mappings, streams), out_dir / "pass_0.parquet.tmp", params))
+                             else module.focus_query(mappings, streams), out_dir / "pass_0.tmp", params))
         if where:  # the Parquet rows of other values, copied aside first as they are (a few percent
             # of the rows, streamed): mapping them straight off a filtered scan works on sparse
             # chunks and cost 2-3x as much (0.8-1.0 s vs 0.5 s for 31k of 1M GCP rows)
@@ -143,17 +149,17 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
                         f"IS DISTINCT FROM $1) TO '{_escape(late)}' (FORMAT parquet, ROW_GROUP_SIZE 8192)", params)
             late_view = f"__late_{uuid.uuid4().hex[:8]}"
             con.execute(f"CREATE TEMP VIEW {late_view} AS SELECT * FROM read_parquet('{_escape(late)}')")
-            outputs.append(_copy(con, module.focus_query(mappings, [late_view]), out_dir / "pass_1.parquet.tmp"))
+            outputs.append(_copy(con, module.focus_query(mappings, [late_view]), out_dir / "pass_1.tmp"))
         elif spill.exists():  # the CSV rows the reader spilled
             streams.append(f"__spill_{uuid.uuid4().hex[:8]}")
             import pyarrow as pa
             con.register(streams[-1], pa.ipc.open_stream(str(spill)))
-            outputs.append(_copy(con, module.focus_query(mappings, streams[-1:]), out_dir / "pass_1.parquet.tmp"))
+            outputs.append(_copy(con, module.focus_query(mappings, streams[-1:]), out_dir / "pass_1.tmp"))
     except (duckdb.BinderException, duckdb.CatalogException, duckdb.ParserException):
         raise  # our SQL is wrong: a bug, not bad input
     except (duckdb.Error, _arrow_invalid(), OSError, EOFError) as exc:
-        for f in out_dir.glob("pass_*.parquet.tmp"):
-            f.unlink()
+        for folder in out_dir.glob("pass_*.tmp"):
+            shutil.rmtree(folder)
         if isinstance(exc, duckdb.ConversionException) and " to ENUM(" in str(exc):
             raise  # a mapping table gave a value outside its column's values: a bug, not bad input
         if fast_csv and re.search(r"Expected \d+ columns, got \d+", str(exc)):
@@ -180,17 +186,15 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
     result = NormalizeResult(module.SOURCE, inputs, out_dir)
     for period in periods:
         folder = out_dir / f"billing_period={period}"
-        folder.mkdir(parents=True, exist_ok=True)
         holding = [f for f in outputs if period in periods_of[f]]
         if len(holding) == 1 and periods_of[holding[0]] == [period]:
-            holding[0].rename(folder / "part_0.parquet")
+            holding[0].rename(folder)
         else:  # split by month: one filtered copy each, measured faster than PARTITION_BY
-            files = ", ".join(f"'{_escape(f)}'" for f in holding)
-            con.execute(f"COPY (SELECT * FROM read_parquet([{files}]) WHERE {month} = '{period}') "
-                        f"TO '{_escape(folder / 'part_0.parquet')}' ({FOCUS_PARQUET})")
+            files = ", ".join(sql_str(f) for h in holding for f in _files(h))
+            _copy(con, f"SELECT * FROM read_parquet([{files}]) WHERE {month} = '{period}'", folder)
         result.partitions[period] = folder
     for f in outputs:
-        f.unlink(missing_ok=True)
+        shutil.rmtree(f, ignore_errors=True)
     result.rows = con.execute(
         f"SELECT count(*) FROM read_parquet('{_escape(out_dir)}/billing_period=*/*.parquet')").fetchone()[0] if periods else 0
     if result.rows == 0:
@@ -204,14 +208,21 @@ def _arrow_invalid() -> type[Exception]:
     return pa.ArrowInvalid
 
 
-def _periods(con, path: Path, month: str) -> list[str]:
-    """The billing periods a FOCUS file holds: from its min and max (the Parquet statistics, no
-    scan) when they fall in one month, the usual case; else from every row."""
+def _files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.parquet"))
+
+
+def _periods(con, folder: Path, month: str) -> list[str]:
+    """The billing periods a pass's FOCUS files hold: from their min and max (the Parquet
+    statistics, no scan) when they fall in one month, the usual case; else from every row."""
+    files = ", ".join(sql_str(f) for f in _files(folder))
+    if not files:  # no rows: the writer made no file
+        return []
     first, last = con.execute(f"SELECT strftime(min(BillingPeriodStart), '%Y-%m'), "
-                              f"strftime(max(BillingPeriodStart), '%Y-%m') FROM read_parquet('{_escape(path)}')").fetchone()
+                              f"strftime(max(BillingPeriodStart), '%Y-%m') FROM read_parquet([{files}])").fetchone()
     if first == last:
         return [first] if first else []
-    return [p for (p,) in con.execute(f"SELECT DISTINCT {month} FROM read_parquet('{_escape(path)}') ORDER BY 1").fetchall()]
+    return [p for (p,) in con.execute(f"SELECT DISTINCT {month} FROM read_parquet([{files}]) ORDER BY 1").fetchall()]
 
 
 def prepare_connection(module, con, mappings) -> None:
@@ -227,7 +238,9 @@ def prepare_connection(module, con, mappings) -> None:
 
 
 def _copy(con, query: str, target: Path, params: list | None = None) -> Path:
-    con.execute(f"COPY ({query}) TO '{_escape(target)}' ({FOCUS_PARQUET})", params or [])
+    """Write the query's rows as FOCUS Parquet files into the new folder `target`."""
+    con.execute(f"COPY ({query}) TO '{_escape(target)}' ({FOCUS_PARQUET}, "
+                f"ROW_GROUPS_PER_FILE {FOCUS_FILE_ROW_GROUPS}, FILENAME_PATTERN 'part-{{i}}')", params or [])
     return target
 
 

@@ -25,14 +25,16 @@ def focus_schema() -> pa.DataFrameSchema:
 
 
 def validate_parquet(path: Path, batch_rows: int = 250_000) -> int:
-    """Validate a FOCUS Parquet file batch by batch (bounded memory); returns rows checked.
-    Raises pandera's SchemaError naming the column and the failing values."""
+    """Validate a FOCUS Parquet file, or a partition's folder of them, batch by batch (bounded
+    memory); returns rows checked. Raises pandera's SchemaError naming the column and the
+    failing values."""
     schema = focus_schema()
     rows = 0
-    # Without Arrow extension types, JSON columns are read as their text, which pandera checks.
-    parquet = pq.ParquetFile(path, arrow_extensions_enabled=False)
-    for batch in parquet.iter_batches(batch_size=batch_rows):
-        frame = pl.from_arrow(batch)
-        schema.validate(frame, lazy=False)
-        rows += frame.height
+    for file in sorted(Path(path).glob("*.parquet")) if Path(path).is_dir() else [path]:
+        # Without Arrow extension types, JSON columns are read as their text, which pandera checks.
+        parquet = pq.ParquetFile(file, arrow_extensions_enabled=False)
+        for batch in parquet.iter_batches(batch_size=batch_rows):
+            frame = pl.from_arrow(batch)
+            schema.validate(frame, lazy=False)
+            rows += frame.height
     return rows

@@ -28,7 +28,7 @@ def main():
       aispend demo                      # sample org, end to end, in ./data
       aispend run --config aispend.yaml # the nightly job, by hand
       aispend normalize aws-cur cur.csv.gz -o focus/
-      aispend validate focus/billing_period=2026-10/part_0.parquet
+      aispend validate focus/billing_period=2026-10
       aispend report --period 2026-10  # showback reports (dry run; --send to mail)
     """
 
@@ -105,15 +105,19 @@ def _delivery_files(inputs) -> list[Path]:
 @click.option("--official/--no-official", default=False,
               help="Also run the FinOps Foundation's focus-validator (needs scripts/make-validator-venv.sh).")
 def validate(files, official):
-    """Check FOCUS Parquet files against the FOCUS 1.2 contract; non-zero exit on failure.
+    """Check FOCUS Parquet files (or partition folders: their files) against the FOCUS 1.2
+    contract; non-zero exit on failure.
 
     Every rule is checked on every row, so a single bad value is reported with the file and
     source row it came from."""
     import duckdb
     from pipelines.ingest import schema_check
     con = duckdb.connect()
-    bad = False
-    for f in files:
+    empty = [p for p in files if p.is_dir() and not any(p.glob("*.parquet"))]
+    for p in empty:
+        click.echo(f"FAIL {p}\n     no Parquet files in this folder")
+    bad = bool(empty)
+    for f in [f for p in files for f in (sorted(p.glob("*.parquet")) if p.is_dir() else [p])]:
         outcome = schema_check(con, f)
         problems = [] if outcome.passed else outcome.detail.split("; ")
         if official and not problems:

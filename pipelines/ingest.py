@@ -108,9 +108,10 @@ def process_period(root: DataRoot, source: str, period: str, force: bool = False
                                                f"not {period} as it was landed for")
         # A file may also carry late rows of another month (GCP): each month is published by
         # its own partition run, from its own landing of the same file.
-        parquet = next(result.partitions[period].glob("*.parquet"))
+        folder = result.partitions[period]
+        parquet = str(folder / "*.parquet")
         rows = con.execute(f"SELECT count(*) FROM read_parquet({sql_str(parquet)})").fetchone()[0]
-        outcomes = [schema_check(con, parquet), conservation_check(con, module, files, parquet, period, options)]
+        outcomes = [schema_check(con, folder), conservation_check(con, module, files, parquet, period, options)]
     except BadInputError as err:
         _cleanup(staging)
         bad = _culprit(deliveries, err)
@@ -123,7 +124,7 @@ def process_period(root: DataRoot, source: str, period: str, force: bool = False
                   "delivery": delivery_id, "source_files": [f.name for f in files],
                   "rows": rows, "totals": focus_totals(con, parquet),
                   "checks": [c.__dict__ for c in outcomes]}
-        root.publish(module.PROVIDER, period, parquet, record)
+        root.publish(module.PROVIDER, period, folder, record)
         out.status = "published"
     _cleanup(staging)
     return out
@@ -142,27 +143,29 @@ def _cleanup(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def focus_totals(con, parquet: Path) -> list[dict]:
+def focus_totals(con, parquet: str) -> list[dict]:
     rows = con.execute(f"SELECT BillingCurrency, sum(BilledCost), sum(EffectiveCost) FROM read_parquet({sql_str(parquet)}) "
                        f"GROUP BY ALL ORDER BY 1").fetchall()
     return [{"currency": c, "billed_cost": str(b), "effective_cost": str(e)} for c, b, e in rows]
 
 
-def schema_check(con, parquet: Path) -> CheckOutcome:
-    """The contract, read twice: DuckDB rules over every row, and the pandera schema."""
-    missing = checks.missing_columns(con, str(parquet))
-    violations = checks.check_parquet(con, str(parquet)) if not missing else []
+def schema_check(con, path: Path) -> CheckOutcome:
+    """The contract, read twice: DuckDB rules over every row, and the pandera schema. `path`:
+    a FOCUS Parquet file or a partition's folder of them."""
+    glob = str(path / "*.parquet") if path.is_dir() else str(path)
+    missing = checks.missing_columns(con, glob)
+    violations = checks.check_parquet(con, glob) if not missing else []
     problems = [f"missing columns: {', '.join(missing)}"] if missing else [str(v) for v in violations]
     if not problems:
         try:
-            validate_parquet(parquet)
+            validate_parquet(path)
         except Exception as exc:  # pandera raises SchemaError / SchemaErrors
             problems.append(f"pandera: {str(exc).splitlines()[0]}")
     return CheckOutcome("focus_schema", not problems, "; ".join(problems) or "all FOCUS contract rules hold",
                         {"violations": len(problems)})
 
 
-def conservation_check(con, module, files: list[Path], parquet: Path, period: str,
+def conservation_check(con, module, files: list[Path], parquet: str, period: str,
                        options: dict | None = None) -> CheckOutcome:
     """sum(BilledCost) per currency equals the export's own total for the period, to the cent."""
     mappings = [module.FileMapping(f, **(options or {})) for f in files]

@@ -2,11 +2,13 @@
 
 landing/<source>/<period>/<delivery>/   raw deliveries, never edited, with checksums
 quarantine/<source>/<file>              rejected input, beside <file>.reason.json
-focus/provider=<p>/billing_period=<m>/  data.parquet, replaced atomically, and _published.json
+focus/provider=<p>/billing_period=<m>    a link to the partition's current version, swapped atomically
+.focus-versions/<p>/<m>/<version>/      its Parquet files (<version>-<n>.parquet) and _published.json
 warehouse.duckdb                        analyst views over the Parquet
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -149,18 +151,35 @@ class DataRoot:
         meta = self.partition(provider, period) / "_published.json"
         return json.loads(meta.read_text()) if meta.exists() else None
 
-    def publish(self, provider: str, period: str, parquet: Path, record: dict) -> Path:
-        """Replace a partition's data atomically: readers see the old file or the new, never a
-        half-written one (rename within one filesystem)."""
-        target_dir = self.partition(provider, period)
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / "data.parquet"
-        tmp = target_dir / f".data.{uuid.uuid4().hex}.tmp"
-        shutil.move(parquet, tmp)  # staging is under the root, so normally a rename
-        os.replace(tmp, target)
-        meta_tmp = target_dir / "._published.json.tmp"
-        meta_tmp.write_text(json.dumps(record, indent=2, sort_keys=True))
-        os.replace(meta_tmp, target_dir / "_published.json")
+    def publish(self, provider: str, period: str, folder: Path, record: dict) -> Path:
+        """Replace a partition's data atomically: readers see the old files or the new, never a
+        mix nor a half-written set. A partition holds several files (bounded writer memory,
+        normalizers/normalize.py), which one rename cannot swap; so its files and its record go
+        into a new version folder, and the partition is a symbolic link to it, replaced by one
+        rename. File names carry the version: a reader holding names from before the swap gets
+        "no such file" rather than the new version's file of the same name."""
+        link = self.partition(provider, period)
+        version = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        versions = self.root / ".focus-versions" / link.parent.name / link.name
+        target = versions / version
+        target.mkdir(parents=True)
+        for i, f in enumerate(sorted(folder.glob("*.parquet"))):
+            shutil.move(f, target / f"{version}-{i}.parquet")  # staging is under the root: a rename
+        (target / "_published.json").write_text(json.dumps(record, indent=2, sort_keys=True))
+        link.parent.mkdir(parents=True, exist_ok=True)
+        # made outside focus/ (DuckDB's globs match hidden names); it points where it will be
+        tmp = versions / f".link-{version}"
+        os.symlink(os.path.relpath(target, link.parent), tmp, target_is_directory=True)
+        if link.is_dir() and not link.is_symlink():
+            # a partition written as a plain folder (by aispend before versions): moved aside
+            # first, so the month is missing between these two renames, once
+            os.rename(link, versions / f"{version}-before")
+        os.replace(tmp, link)
+        for old in versions.iterdir():  # readers now resolve the link to the new version only
+            if old.is_symlink():  # a link left by a publish that stopped before its rename
+                old.unlink()
+            elif old != target:
+                shutil.rmtree(old)
         return target
 
     def focus_glob(self) -> str:

@@ -15,6 +15,12 @@ from pipelines.storage import DataRoot, provider_slug
 
 CONTRACT = {c.name for c in ALL_COLUMNS}
 
+def published_files(focus: Path) -> list[Path]:
+    """The files readers see under focus/ (provider=<p>/billing_period=<m>/<file>): a glob's `*`
+    follows a partition's link to its version folder, where rglob's `**` would not."""
+    return sorted(p for p in focus.glob("*/*/*") if p.is_file())
+
+
 def month(period: str) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.fromisoformat(period + "-01").replace(tzinfo=dt.timezone.utc)
     end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CENT, assert_official
+from focus_rows import published_files
 from normalizers import token_prices
 from normalizers.errors import BadInputError
 from normalizers.normalize import normalize
@@ -303,8 +304,8 @@ def snapshot(data: Path) -> dict:
     tables = {name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
               for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     con.close()
-    return {"tables": tables, "files": {str(p.relative_to(data)): p.read_bytes() for p in (data / "focus").rglob("*")
-                                        if p.is_file()}}
+    return {"tables": tables, "files": {str(p.relative_to(data)): p.read_bytes()
+                                        for p in published_files(data / "focus")}}
 
 
 def run(data: Path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -13,12 +14,14 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
+from normalizers.focus_contract import ALL_COLUMNS
 from normalizers.normalize import SOURCES
 from pipelines.cli import main
 from pipelines import warehouse
 from pipelines.definitions import (build_definitions, nightly_periods, nightly_schedule,
                                   warehouse_after_failed_night)
 from pipelines.generators.aws_cur import generate
+from focus_rows import published_files
 
 PERIOD = "2026-10"
 
@@ -35,7 +38,7 @@ def snapshot(data: Path) -> dict:
               for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     con.close()
     files = {str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in sorted((data / "focus").rglob("*")) if p.is_file()}
+             for p in published_files(data / "focus")}
     return {"tables": tables, "files": files}
 
 
@@ -52,6 +55,7 @@ def test_run_publishes_and_rerun_changes_nothing(data):
     assert f"{PERIOD} aws_cur: published, " in first.output
     before = snapshot(data)
     assert before["tables"]["focus_costs"] and before["tables"]["focus_partitions"]
+    assert [Path(f).name for f in before["files"]][-1] == "_published.json" and len(before["files"]) == 2
     second = run(data, PERIOD)
     assert second.exit_code == 0
     assert f"{PERIOD} aws_cur: unchanged" in second.output  # nothing re-processed
@@ -66,6 +70,34 @@ def test_redelivered_month_replaces_never_doubles(data):
     rows, files = con.execute("SELECT count(*), count(DISTINCT x_SourceFile) FROM focus_costs").fetchone()
     assert files == 1 and con.execute("SELECT DISTINCT x_SourceFile FROM focus_costs").fetchone()[0] == "cur-2026-10-v2.csv.gz"
     assert rows >= 2_000 and rows < 3_000
+
+
+def test_a_month_in_several_files_is_published_whole_and_conserves(data, monkeypatch, tmp_path_factory):
+    """FOCUS files rotate every FOCUS_FILE_ROW_GROUPS row groups (bounded writer memory). Small
+    row groups here, so the fixture's month is written as several files: the checks read all of
+    them, the partition publishes all of them, and the warehouse holds the rows a one-file
+    normalize gives, each once."""
+    from normalizers import normalize
+    monkeypatch.setattr(normalize, "FOCUS_PARQUET", "FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 2048")
+    monkeypatch.setattr(normalize, "FOCUS_FILE_ROW_GROUPS", 1)
+    result = run(data, PERIOD)
+    assert result.exit_code == 0 and f"{PERIOD} aws_cur: published" in result.output, result.output
+    files = [p for p in published_files(data / "focus") if p.suffix == ".parquet"]
+    assert len(files) >= 2
+    monkeypatch.undo()
+    export = data / "inbox" / "aws-cur" / "cur-2026-10.csv.gz"
+    one = normalize.normalize("aws-cur", [export], tmp_path_factory.mktemp("one"))
+    assert len(list(one.partitions[PERIOD].glob("*.parquet"))) == 1
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    columns = ", ".join(f'"{c.name}"::VARCHAR' for c in ALL_COLUMNS)
+    published = con.execute(f"SELECT {columns} FROM focus_costs ORDER BY ALL").fetchall()
+    expected = duckdb.execute(f"SELECT {columns} FROM '{one.partitions[PERIOD]}/*.parquet' ORDER BY ALL").fetchall()
+    assert len(published) > 3000 and published == expected
+    assert con.execute("SELECT rows FROM focus_partitions").fetchone()[0] == len(published)
+    source = SOURCES["aws-cur"]
+    totals = duckdb.connect().execute(source.delivery_totals_sql([source.FileMapping(export)])).fetchall()
+    billed = con.execute("SELECT sum(BilledCost) FROM focus_costs").fetchone()[0]
+    assert [(p, c, Decimal(t)) for p, c, t in totals] == [(PERIOD, "USD", billed)]
 
 
 def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
@@ -200,7 +232,7 @@ def test_key_value_columns_are_json_text_that_any_reader_opens(data):
     import json
     import polars as pl
     assert run(data, PERIOD).exit_code == 0
-    part = next((data / "focus").rglob(f"billing_period={PERIOD}/*.parquet"))
+    part = next((data / "focus").glob(f"*/billing_period={PERIOD}/*.parquet"))
     frame = pl.read_parquet(part, columns=["Tags", "SkuPriceDetails", "x_Credits"])
     assert all(frame[c].dtype == pl.String for c in frame.columns)
     tags = frame["Tags"].drop_nulls()

@@ -15,6 +15,7 @@ from moto.server import ThreadedMotoServer
 
 from pipelines.cli import main
 from pipelines.generators.aws_cur import generate
+from focus_rows import published_files
 from servers import CuttingProxy, free_port
 
 BUCKET = "billing-exports"
@@ -74,8 +75,9 @@ def run(cfg: Path, *periods: str):
 
 
 def tree(folder: Path) -> dict:
+    files = published_files(folder) if folder.name == "focus" else sorted(p for p in folder.rglob("*") if p.is_file())
     return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in files}
 
 
 def focus_rows(tmp: Path) -> dict:
@@ -96,6 +98,7 @@ def test_both_layouts_land_once_and_a_quiet_night_changes_nothing(s3_server, tmp
     assert rows["2026-09 ai-report-00001.csv.gz"] >= 2_000
     landing = tree(tmp_path / "data" / "landing")
     focus = tree(tmp_path / "data" / "focus")
+    assert len(focus) == 4  # two months, each its data file and its record
     second = run(cfg, "2026-09", "2026-10")
     assert second.exit_code == 0
     assert "2026-09 aws_cur: unchanged" in second.output and "2026-10 aws_cur: unchanged" in second.output

@@ -292,7 +292,7 @@ def _focus_export(out: Path, rows: int, period: str, seed: int) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         src = [generate(Path(tmp) / f"{d}.csv", rows, period, seed, f"mca-{d}") for d in ("actual", "amortized")]
         normalize("azure-cost", src, Path(tmp) / "focus")
-        part = next((Path(tmp) / "focus").rglob("*.parquet"))
+        part = str(Path(tmp) / "focus" / "*" / "*.parquet").replace("'", "''")  # every period, every file
         cols = ", ".join(f"strftime({c.name}, '%Y-%m-%dT%H:%M:%SZ') AS {c.name}" if c.sql_type == DATETIME
                          else c.name for c in COLUMNS)
         con = connect()
