@@ -2,6 +2,7 @@
 cent, EffectiveCost equals AWS's amortized formula, and the FOCUS contract holds on every row."""
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -134,3 +135,14 @@ def test_validate_cli_fails_on_one_bad_row(generated, tmp_path):
     result = CliRunner().invoke(main, ["validate", str(bad)])
     assert result.exit_code == 1
     assert "allowed-values on ChargeFrequency" in result.output and "row 42" in result.output
+    # a folder stands for its files (a partition's); an empty one fails rather than passing
+    (tmp_path / "part").mkdir()
+    shutil.copy(src, tmp_path / "part" / "a.parquet")
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "part")])
+    assert result.exit_code == 0 and result.output.count("ok ") == 1, result.output
+    shutil.copy(bad, tmp_path / "part" / "b.parquet")
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "part")])
+    assert result.exit_code == 1 and result.output.count("ok ") == 1 and "b.parquet" in result.output
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "empty")])
+    assert result.exit_code == 1 and "no Parquet files" in result.output
