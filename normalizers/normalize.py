@@ -106,11 +106,11 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
     inputs = [m.path for m in mappings]
     # One output (a folder of rotated files) per pass: PARTITION_BY buffers every partition's
     # writer and was 4x slower in the benchmark. Output holding several billing periods is split
-    # after, by a rewrite; so
-    # a one-file delivery of a source whose period is one column (GCP's invoice month, which
-    # carries late rows of last month) is normalized in two passes instead: the rows of the
-    # file's main value of that column, then the others (spilled aside by the CSV reader, or
-    # filtered in the Parquet scan), each pass then writing one period (5.8 s -> 4.0 s, GCP 1M).
+    # after, by a rewrite; so a one-file delivery of a source whose period is one column (GCP's
+    # invoice month, which carries late rows of last month) is normalized in two passes instead:
+    # the rows of the file's main value of that column, then the others (spilled aside by the
+    # CSV reader, or filtered in the Parquet scan), each pass then writing one period (5.8 s ->
+    # 4.0 s, GCP 1M).
     key = getattr(module, "PERIOD_KEY", None)
     split = key is not None and len(mappings) == 1 and key in mappings[0].source_names
     spill = out_dir / "spill.arrows"

@@ -2,8 +2,9 @@
 
 landing/<source>/<period>/<delivery>/   raw deliveries, never edited, with checksums
 quarantine/<source>/<file>              rejected input, beside <file>.reason.json
-focus/provider=<p>/billing_period=<m>    a link to the partition's current version, swapped atomically
-.focus-versions/<p>/<m>/<version>/      its Parquet files (<version>-<n>.parquet) and _published.json
+focus/provider=<p>/billing_period=<m>   a link to the partition's current version, swapped atomically
+.focus-versions/provider=<p>/billing_period=<m>/<version>/
+                                        its Parquet files (<version>-<n>.parquet) and _published.json
 warehouse.duckdb                        analyst views over the Parquet
 """
 from __future__ import annotations
