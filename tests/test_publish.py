@@ -47,16 +47,18 @@ def test_a_publish_swaps_every_file_and_the_record_at_once(tmp_path):
         f"{link.resolve().name}-0.parquet", f"{link.resolve().name}-1.parquet", "_published.json"]
 
 
-def test_a_plain_partition_folder_and_a_stray_link_are_replaced(tmp_path):
+def test_a_plain_partition_folder_and_an_interrupted_publish_are_replaced(tmp_path):
     """A partition written as a plain folder (before versions, or by hand) is replaced by the
-    link; a link left by a publish that stopped before its rename is removed."""
+    link; what a publish that stopped before its rename left (a version folder, a link) is
+    never read, and removed by the next publish."""
     root = DataRoot(tmp_path)
     plain = root.partition("AWS", "2026-10")
     plain.mkdir(parents=True)
     duckdb.execute(f"COPY (SELECT 'old' AS v, 1 AS x) TO '{plain / 'data.parquet'}' (FORMAT parquet)")
-    stray = root.root / ".focus-versions" / "provider=aws" / "billing_period=2026-10" / ".link-x"
-    stray.parent.mkdir(parents=True)
-    stray.symlink_to("nowhere")
+    stray = root.root / ".focus-versions" / "provider=aws" / "billing_period=2026-10" / "20261001T000000-0000abcd"
+    stray.mkdir(parents=True)
+    duckdb.execute(f"COPY (SELECT 'half' AS v, 1 AS x) TO '{stray / 'a.parquet'}' (FORMAT parquet)")
+    (stray.parent / ".link-x").symlink_to("../../../focus/x")
     assert seen(root) == [("old", 1, 1)]
     root.publish("AWS", "2026-10", staged(root, [3], "new"), {"delivery": "n"})
     assert plain.is_symlink() and seen(root) == [("new", 3, 1)]
