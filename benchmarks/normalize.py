@@ -4,7 +4,12 @@ the same file, measured in the same run. Prints rows/s, peak RSS and the ratio.
     python benchmarks/normalize.py --rows 1000000 5000000 [--source gcp-billing]
 
 Targets (issue #2): at least 0.7x the plain copy's speed; peak RSS under 2 GB and no larger at
-5M rows than at 1M. The plain copy is measured twice, and the ratio of record is the lower:
+5M rows than at 1M. Peak RSS is a maximum over a run and differs by some 5% from one run to the
+next (GCP Parquet, 1M rows: 381-428 MB; 5M: 391-426; 10M: 401-449, no higher than 5M's median).
+So "no larger" is judged on the median of the runs (within 10%), the largest printed beside it.
+The first and last sizes given are compared: `--rows 1000000 5000000 10000000` shows whether it
+keeps growing.
+The plain copy is measured twice, and the ratio of record is the lower:
 - `default`: as the issue writes it, `COPY (...) TO 'x.parquet' (FORMAT parquet)`, DuckDB's own
   writer defaults (Snappy);
 - `same`: with the writer settings of our FOCUS files (normalize.FOCUS_PARQUET: Snappy in
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,7 +60,7 @@ def run_once(cmd: list[str]) -> dict:
 def measure(cmds: list[list[str]], repeat: int) -> list[dict]:
     """For each command: the best time of `repeat` fresh-process runs (the least disturbed by
     other load on the machine), the least CPU time (user + system: the work done, which other load
-    disturbs less than the wall time) and the largest peak RSS. The commands take turns, run by
+    disturbs less than the wall time), the largest peak RSS and every run's. The commands take turns, run by
     run, so that a change in the machine's load falls on all of them alike (measured in blocks,
     the plain copy's rows/s ranged over 30% between runs of the benchmark, ours over 7%)."""
     runs = [[] for _ in cmds]
@@ -62,7 +68,8 @@ def measure(cmds: list[list[str]], repeat: int) -> list[dict]:
         for i, cmd in enumerate(cmds):
             runs[i].append(run_once(cmd))
     return [{"secs": min(r["secs"] for r in rs), "cpu": min(r["cpu"] for r in rs),
-             "peak_rss_mb": max(r["peak_rss_mb"] for r in rs)} for rs in runs]
+             "peak_rss_mb": max(r["peak_rss_mb"] for r in rs), "peaks_mb": [r["peak_rss_mb"] for r in rs]}
+            for rs in runs]
 
 
 def main() -> None:
@@ -110,9 +117,13 @@ def main() -> None:
         print(f"{r['format']} {r['rows']:,}: ratio of record {r['ratio']:.2f} "
               f"({'meets 0.7x' if r['ratio'] >= 0.7 else 'BELOW 0.7x'})")
     for fmt in args.formats:
-        rss = [r["aispend"]["peak_rss_mb"] for r in results if r["format"] == fmt]
-        print(f"{fmt}: peak RSS {' -> '.join(f'{x:,.0f} MB' for x in rss)} "
-              f"({'bounded' if max(rss) < 2048 and rss[-1] <= rss[0] * 1.1 else 'GROWS or over 2 GB'})")
+        sizes = [r for r in results if r["format"] == fmt]
+        rss = [r["aispend"]["peak_rss_mb"] for r in sizes]
+        median = [statistics.median(r["aispend"]["peaks_mb"]) for r in sizes]
+        runs = "; ".join(" ".join(f"{x:,.0f}" for x in r["aispend"]["peaks_mb"]) for r in sizes)
+        print(f"{fmt}: peak RSS, median of the runs {' -> '.join(f'{x:,.0f} MB' for x in median)}, "
+              f"largest {' -> '.join(f'{x:,.0f} MB' for x in rss)} (runs: {runs}) "
+              f"({'bounded' if max(rss) < 2048 and median[-1] <= median[0] * 1.1 else 'GROWS or over 2 GB'})")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ SOURCES = _Sources()
 FOCUS_PARQUET = "FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 32768"
 # A new file every 32 row groups (about 1M rows): a Parquet writer keeps every row group's
 # metadata until its file closes, so one file per billing period made peak RSS grow with rows
-# (GCP Parquet: 385-395 MB at 1M rows, 414-416 at 10M; 393-397 at 10M with rotation).
+# (GCP Parquet: 385-395 MB at 1M rows, 436-443 at 10M; rotated, a median of 409 at 10M, 410 at 5M).
 FOCUS_FILE_ROW_GROUPS = 32
 
 _BAD_INPUT = re.compile(r"aispend-bad-input\|([^|]*)\|(\d+)\|([^|]*)\|(.*)", re.S)
