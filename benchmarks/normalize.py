@@ -60,9 +60,9 @@ def run_once(cmd: list[str]) -> dict:
 def measure(cmds: list[list[str]], repeat: int) -> list[dict]:
     """For each command: the best time of `repeat` fresh-process runs (the least disturbed by
     other load on the machine), the least CPU time (user + system: the work done, which other load
-    disturbs less than the wall time), the largest peak RSS and every run's. The commands take turns, run by
-    run, so that a change in the machine's load falls on all of them alike (measured in blocks,
-    the plain copy's rows/s ranged over 30% between runs of the benchmark, ours over 7%)."""
+    disturbs less than the wall time), the largest peak RSS and every run's. The commands take
+    turns, run by run, so that a change in the machine's load falls on all of them alike (measured
+    in blocks, the plain copy's rows/s ranged over 30% between runs of the benchmark, ours over 7%)."""
     runs = [[] for _ in cmds]
     for _ in range(repeat):
         for i, cmd in enumerate(cmds):
