@@ -29,6 +29,15 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file's or a folder's (its entries') writes to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def provider_slug(provider: str) -> str:
     """FOCUS ProviderName -> partition folder name: "Google Cloud" -> "google-cloud"."""
     return "-".join(provider.lower().split())
@@ -167,6 +176,8 @@ class DataRoot:
         for i, f in enumerate(sorted(folder.glob("*.parquet"))):
             shutil.move(f, target / f"{version}-{i}.parquet")  # staging is under the root: a rename
         (target / "_published.json").write_text(json.dumps(record, indent=2, sort_keys=True))
+        for f in [*target.iterdir(), target]:  # on disk before the link points at them (power loss)
+            _fsync(f)
         link.parent.mkdir(parents=True, exist_ok=True)
         # made outside focus/ (DuckDB's globs match hidden names); it points where it will be
         tmp = versions / f".link-{version}"
@@ -176,6 +187,7 @@ class DataRoot:
             # first, so the month is missing between these two renames, once
             os.rename(link, versions / f"{version}-before")
         os.replace(tmp, link)
+        _fsync(link.parent)
         for old in versions.iterdir():  # readers now resolve the link to the new version only
             if old.is_symlink():  # a link left by a publish that stopped before its rename
                 old.unlink()
