@@ -10,6 +10,7 @@ warehouse.duckdb                        analyst views over the Parquet
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -167,32 +168,38 @@ class DataRoot:
         normalizers/normalize.py), which one rename cannot swap; so its files and its record go
         into a new version folder, and the partition is a symbolic link to it, replaced by one
         rename. File names carry the version: a reader holding names from before the swap gets
-        "no such file" rather than the new version's file of the same name."""
+        "no such file" rather than the new version's file of the same name. Publishes of one
+        month wait for each other (a lock file beside its versions)."""
         link = self.partition(provider, period)
-        version = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         versions = self.root / ".focus-versions" / link.parent.name / link.name
-        target = versions / version
-        target.mkdir(parents=True)
-        for i, f in enumerate(sorted(folder.glob("*.parquet"))):
-            shutil.move(f, target / f"{version}-{i}.parquet")  # staging is under the root: a rename
-        (target / "_published.json").write_text(json.dumps(record, indent=2, sort_keys=True))
-        for f in [*target.iterdir(), target]:  # on disk before the link points at them (power loss)
-            _fsync(f)
-        link.parent.mkdir(parents=True, exist_ok=True)
-        # made outside focus/ (DuckDB's globs match hidden names); it points where it will be
-        tmp = versions / f".link-{version}"
-        os.symlink(os.path.relpath(target, link.parent), tmp, target_is_directory=True)
-        if link.is_dir() and not link.is_symlink():
-            # a partition written as a plain folder (by aispend before versions): moved aside
-            # first, so the month is missing between these two renames, once
-            os.rename(link, versions / f"{version}-before")
-        os.replace(tmp, link)
-        _fsync(link.parent)
-        for old in versions.iterdir():  # readers now resolve the link to the new version only
-            if old.is_symlink():  # a link left by a publish that stopped before its rename
-                old.unlink()
-            elif old != target:
-                shutil.rmtree(old)
+        versions.mkdir(parents=True, exist_ok=True)
+        with open(versions / ".lock", "w") as lock:
+            # one publish of a month at a time (a manual run beside the nightly one): the other's
+            # clean-up would delete the version this one links
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            version = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+            target = versions / version
+            target.mkdir()
+            for i, f in enumerate(sorted(folder.glob("*.parquet"))):
+                shutil.move(f, target / f"{version}-{i}.parquet")  # staging is under the root: a rename
+            (target / "_published.json").write_text(json.dumps(record, indent=2, sort_keys=True))
+            for f in [*target.iterdir(), target]:  # on disk before the link points at them (power loss)
+                _fsync(f)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            # made outside focus/ (DuckDB's globs match hidden names); it points where it will be
+            tmp = versions / f".link-{version}"
+            os.symlink(os.path.relpath(target, link.parent), tmp, target_is_directory=True)
+            if link.is_dir() and not link.is_symlink():
+                # a partition written as a plain folder (by aispend before versions): moved aside
+                # first, so the month is missing between these two renames, once
+                os.rename(link, versions / f"{version}-before")
+            os.replace(tmp, link)
+            _fsync(link.parent)
+            for old in versions.iterdir():  # readers now resolve the link to the new version only
+                if old.is_symlink():  # a link left by a publish that stopped before its rename
+                    old.unlink()
+                elif old.is_dir() and old != target:
+                    shutil.rmtree(old)
         return target
 
     def focus_glob(self) -> str:

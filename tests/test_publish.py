@@ -29,7 +29,9 @@ def seen(root: DataRoot, con=None) -> list[tuple]:
 
 
 def versions(root: DataRoot) -> list[str]:
-    return sorted(p.name for p in (root.root / ".focus-versions" / "provider=aws" / "billing_period=2026-10").iterdir())
+    """The month's version folders (the lock file aside)."""
+    folder = root.root / ".focus-versions" / "provider=aws" / "billing_period=2026-10"
+    return sorted(p.name for p in folder.iterdir() if p.name != ".lock")
 
 
 def test_a_publish_swaps_every_file_and_the_record_at_once(tmp_path):
@@ -96,3 +98,27 @@ def test_readers_during_publishes_see_one_whole_version(tmp_path):
         tag, rows, files = result[0]
         assert (rows, files) == (sum(sizes[tag]), 3), result
     assert all("No files found" in f or "No such file" in f for f in failures), failures[:3]
+
+
+def test_publishes_of_one_month_at_once_leave_one_whole_version(tmp_path):
+    """Two runs publishing the same month at the same time (a manual run beside the nightly
+    one): the last swap wins, and its version is not deleted by the other's clean-up."""
+    root = DataRoot(tmp_path)
+    errors = []
+
+    def publish_many(tag: str):
+        try:
+            for k in range(15):
+                root.publish("AWS", "2026-10", staged(root, [10, 20], f"{tag}{k:02d}"), {"tag": f"{tag}{k:02d}"})
+                assert root.partition("AWS", "2026-10").resolve().is_dir()
+        except Exception as exc:  # noqa: BLE001 - reported below, with the thread's tag
+            errors.append(f"{tag}: {exc!r}")
+
+    threads = [threading.Thread(target=publish_many, args=(tag,)) for tag in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    record = root.published("AWS", "2026-10")
+    assert seen(root) == [(record["tag"], 30, 2)] and versions(root) == [root.partition("AWS", "2026-10").resolve().name]
