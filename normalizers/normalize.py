@@ -190,7 +190,7 @@ def _normalize(module, mappings, out_dir: Path, con, fast_csv: bool) -> Normaliz
         if len(holding) == 1 and periods_of[holding[0]] == [period]:
             holding[0].rename(folder)
         else:  # split by month: one filtered copy each, measured faster than PARTITION_BY
-            files = ", ".join(sql_str(f) for h in holding for f in _files(h))
+            files = ", ".join(sql_str(f) for h in holding for f in parquet_files(h))
             _copy(con, f"SELECT * FROM read_parquet([{files}]) WHERE {month} = '{period}'", folder)
         result.partitions[period] = folder
     for f in outputs:
@@ -208,14 +208,16 @@ def _arrow_invalid() -> type[Exception]:
     return pa.ArrowInvalid
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.parquet"))
+def parquet_files(path: Path) -> list[Path]:
+    """A FOCUS Parquet file, or the files of a folder of them (a pass's output, a partition)."""
+    path = Path(path)
+    return sorted(path.glob("*.parquet")) if path.is_dir() else [path]
 
 
 def _periods(con, folder: Path, month: str) -> list[str]:
     """The billing periods a pass's FOCUS files hold: from their min and max (the Parquet
     statistics, no scan) when they fall in one month, the usual case; else from every row."""
-    files = ", ".join(sql_str(f) for f in _files(folder))
+    files = ", ".join(sql_str(f) for f in parquet_files(folder))
     if not files:  # no rows: the writer made no file
         return []
     first, last = con.execute(f"SELECT strftime(min(BillingPeriodStart), '%Y-%m'), "

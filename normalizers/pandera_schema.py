@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from .focus_contract import ALL_COLUMNS, DATETIME, DECIMAL, Column
+from .normalize import parquet_files
 
 _TYPES = {DECIMAL: pl.Decimal(38, 12), DATETIME: pl.Datetime("us", "UTC"), "BIGINT": pl.Int64}
 
@@ -30,7 +31,7 @@ def validate_parquet(path: Path, batch_rows: int = 250_000) -> int:
     failing values."""
     schema = focus_schema()
     rows = 0
-    for file in sorted(Path(path).glob("*.parquet")) if Path(path).is_dir() else [path]:
+    for file in parquet_files(path):
         # Without Arrow extension types, JSON columns are read as their text, which pandera checks.
         parquet = pq.ParquetFile(file, arrow_extensions_enabled=False)
         for batch in parquet.iter_batches(batch_size=batch_rows):

@@ -111,13 +111,14 @@ def validate(files, official):
     Every rule is checked on every row, so a single bad value is reported with the file and
     source row it came from."""
     import duckdb
+    from normalizers.normalize import parquet_files
     from pipelines.ingest import schema_check
     con = duckdb.connect()
     empty = [p for p in files if p.is_dir() and not any(p.glob("*.parquet"))]
     for p in empty:
         click.echo(f"FAIL {p}\n     no Parquet files in this folder")
     bad = bool(empty)
-    for f in [f for p in files for f in (sorted(p.glob("*.parquet")) if p.is_dir() else [p])]:
+    for f in [f for p in files for f in parquet_files(p)]:
         outcome = schema_check(con, f)
         problems = [] if outcome.passed else outcome.detail.split("; ")
         if official and not problems:

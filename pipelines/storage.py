@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from normalizers.errors import BadInputError
+from normalizers.normalize import parquet_files
 
 
 def sha256(path: Path) -> str:
@@ -180,7 +181,7 @@ class DataRoot:
             version = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
             target = versions / version
             target.mkdir()
-            for i, f in enumerate(sorted(folder.glob("*.parquet"))):
+            for i, f in enumerate(parquet_files(folder)):
                 shutil.move(f, target / f"{version}-{i}.parquet")  # staging is under the root: a rename
             (target / "_published.json").write_text(json.dumps(record, indent=2, sort_keys=True))
             for f in [*target.iterdir(), target]:  # on disk before the link points at them (power loss)
